@@ -1,0 +1,180 @@
+//! The errors of this crate.
+//!
+//! [`TokenSourceError`] is what a fetch returns; [`ClaimsError`] is what decoding a token's claims
+//! returns. Neither ever contains a participant token, a sandbox ID or a header value: response
+//! bodies are reduced to a short excerpt with every token-like run of characters replaced by
+//! `[redacted]` (see [`crate::redact`]).
+
+use std::{error::Error as StdError, fmt, sync::Arc, time::Duration};
+
+/// A boxed error, as returned by app-defined token sources (see [`crate::TokenSource::custom`]).
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Why a token source could not produce credentials.
+///
+/// The enum is `Clone` so that one failed upstream fetch can be handed to every caller that was
+/// waiting for it (see the single-flight rule in [`crate::CachingTokenSource`]).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenSourceError {
+    /// The endpoint URL (or the sandbox base URL) is not an absolute `http`/`https` URL.
+    #[error("invalid token endpoint URL: {reason}")]
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The source is configured with something that cannot be sent: an invalid header name or
+    /// value, or a sandbox ID with no alphanumeric characters.
+    #[error("invalid token source configuration: {reason}")]
+    InvalidConfiguration {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP request failed before a response arrived (connection refused, DNS, TLS, reset).
+    #[error("could not reach the token endpoint: {reason}")]
+    Transport {
+        /// The error chain, without the URL.
+        reason: String,
+        /// The underlying HTTP client error.
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    /// The endpoint did not deliver a complete response within the configured timeout.
+    #[error("the token endpoint did not answer within {}", fmt_duration(*.timeout))]
+    Timeout {
+        /// The timeout that elapsed.
+        timeout: Duration,
+    },
+    /// The endpoint answered with a status outside `200..=299`.
+    #[error("the token endpoint answered HTTP {status}{}", fmt_excerpt(.body_excerpt))]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the response body, with token-like strings redacted.
+        body_excerpt: String,
+    },
+    /// The endpoint answered 2xx, but the body is not a token response: not JSON, a missing or
+    /// empty `server_url`/`participant_token`, or larger than the size cap.
+    #[error("invalid token endpoint response: {reason}")]
+    InvalidResponse {
+        /// What is wrong with it (never the body itself).
+        reason: String,
+    },
+    /// An app-defined token source (a closure or a trait implementation) failed or panicked.
+    #[error("the custom token source failed: {source}")]
+    Custom {
+        /// The error the app returned.
+        #[source]
+        source: Arc<dyn StdError + Send + Sync + 'static>,
+    },
+}
+
+impl TokenSourceError {
+    /// Wraps an app error as [`TokenSourceError::Custom`].
+    ///
+    /// A boxed `TokenSourceError` is unwrapped instead of nested, so a custom source that calls
+    /// another source keeps the typed error.
+    pub fn custom(error: impl Into<BoxError>) -> Self {
+        match error.into().downcast::<TokenSourceError>() {
+            Ok(typed) => *typed,
+            Err(other) => TokenSourceError::Custom { source: Arc::from(other) },
+        }
+    }
+
+    /// Whether trying again later could succeed (transport failures, timeouts, 5xx and 429).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TokenSourceError::Transport { .. } | TokenSourceError::Timeout { .. } => true,
+            TokenSourceError::Status { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+/// Why a token's claims could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClaimsError {
+    /// The token is not three dot-separated parts (a JWS in compact form).
+    #[error("the token is not a JWT (expected three dot-separated parts)")]
+    NotAJwt,
+    /// The payload part is not valid base64url.
+    #[error("the token payload is not valid base64url")]
+    InvalidBase64,
+    /// The payload is not a JSON object with claims of the expected types.
+    #[error("the token payload is not valid claims JSON: {reason}")]
+    InvalidJson {
+        /// Where parsing failed (never the payload itself).
+        reason: String,
+    },
+}
+
+fn fmt_duration(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{} ms", duration.as_millis())
+    }
+}
+
+fn fmt_excerpt(excerpt: &str) -> String {
+    if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") }
+}
+
+/// A plain message error, for panics and other failures that carry only text.
+#[derive(Debug)]
+pub(crate) struct MessageError(pub(crate) String);
+
+impl fmt::Display for MessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for MessageError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_unwraps_a_boxed_token_source_error() {
+        let inner = TokenSourceError::Timeout { timeout: Duration::from_secs(3) };
+        let wrapped = TokenSourceError::custom(Box::new(inner) as BoxError);
+        assert!(matches!(wrapped, TokenSourceError::Timeout { .. }));
+    }
+
+    #[test]
+    fn custom_wraps_other_errors() {
+        let wrapped = TokenSourceError::custom("backend down");
+        assert!(matches!(wrapped, TokenSourceError::Custom { .. }));
+        assert_eq!(wrapped.to_string(), "the custom token source failed: backend down");
+    }
+
+    #[test]
+    fn display_of_status_and_timeout() {
+        let status = TokenSourceError::Status { status: 403, body_excerpt: "forbidden".into() };
+        assert_eq!(status.to_string(), "the token endpoint answered HTTP 403: forbidden");
+        let empty = TokenSourceError::Status { status: 500, body_excerpt: String::new() };
+        assert_eq!(empty.to_string(), "the token endpoint answered HTTP 500");
+        let timeout = TokenSourceError::Timeout { timeout: Duration::from_millis(1500) };
+        assert_eq!(timeout.to_string(), "the token endpoint did not answer within 1500 ms");
+        let timeout = TokenSourceError::Timeout { timeout: Duration::from_secs(10) };
+        assert_eq!(timeout.to_string(), "the token endpoint did not answer within 10 s");
+    }
+
+    #[test]
+    fn transience() {
+        assert!(TokenSourceError::Timeout { timeout: Duration::ZERO }.is_transient());
+        assert!(
+            TokenSourceError::Status { status: 503, body_excerpt: String::new() }.is_transient()
+        );
+        assert!(
+            TokenSourceError::Status { status: 429, body_excerpt: String::new() }.is_transient()
+        );
+        assert!(
+            !TokenSourceError::Status { status: 401, body_excerpt: String::new() }.is_transient()
+        );
+        assert!(!TokenSourceError::InvalidResponse { reason: String::new() }.is_transient());
+    }
+}
