@@ -1,0 +1,72 @@
+//! Observing a session: snapshots, ordering, several subscribers, no loss.
+
+use session::{
+    AgentState, ConnectionState, Script, ScriptedAgent, SessionEvent, TRANSCRIPTION_TOPIC,
+    TextStreamInfo, TransportEvent,
+};
+use token_source::TokenSource;
+
+use crate::support::{URL, harness, name, token};
+
+fn literal() -> TokenSource {
+    TokenSource::literal(URL, token("user", None))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscription_starts_with_the_current_state() {
+    let h = harness(
+        Script::new().with_agent_in_room(
+            ScriptedAgent::new("agent").with_attribute(session::AGENT_STATE_ATTRIBUTE, "thinking"),
+        ),
+        literal(),
+    );
+    h.session.start().await.unwrap();
+    let mut events = h.session.subscribe();
+    let mut snapshot = Vec::new();
+    while let Some(event) = events.try_next() {
+        snapshot.push(name(&event));
+    }
+    assert_eq!(snapshot, ["state:connected", "agent:thinking", "error:none", "reset:0"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_subscriber_sees_every_change_in_order() {
+    let mut h = harness(Script::new(), literal());
+    let mut second = h.session.subscribe();
+    for _ in 0..4 {
+        second.try_next().unwrap();
+    }
+    h.session.start().await.unwrap();
+    h.controller.emit(TransportEvent::ParticipantConnected(
+        ScriptedAgent::new("agent").participant().clone(),
+    ));
+    h.controller.emit(TransportEvent::TextStreamOpened(TextStreamInfo::new(
+        "s",
+        TRANSCRIPTION_TOPIC,
+        "agent",
+    )));
+    // A burst of 1000 chunks: every one is delivered.
+    for i in 0..1000 {
+        h.controller
+            .emit(TransportEvent::TextStreamChunk { stream_id: "s".into(), text: format!("{i} ") });
+    }
+    let first = h.until(|e| matches!(e, SessionEvent::MessageUpdated { message, .. } if message.text.ends_with("999 "))).await;
+    let mut other = Vec::new();
+    while let Some(event) = second.try_next() {
+        other.push(name(&event));
+    }
+    assert_eq!(first, other);
+    let updates = first.iter().filter(|n| n.starts_with("updated")).count();
+    assert_eq!(updates, 1000);
+    assert_eq!(h.session.agent().state, AgentState::Initializing);
+    assert_eq!(h.session.connection_state(), ConnectionState::Connected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropped_subscribers_are_forgotten() {
+    let h = harness(Script::new(), literal());
+    let dropped = h.session.subscribe();
+    drop(dropped);
+    h.session.start().await.unwrap();
+    assert!(h.session.is_connected());
+}

@@ -1,0 +1,138 @@
+//! Test helpers: tokens, sessions on a scripted transport, event collection.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use livekit_api::access_token::{AccessToken, VideoGrants};
+use session::{
+    AgentState, ConnectionState, Script, ScriptController, ScriptedTransport, Session,
+    SessionEvent, SessionEvents, SessionOptions,
+};
+use token_source::{TokenRequestOptions, TokenSource, TokenSourceResponse};
+
+pub(crate) const URL: &str = "wss://scripted.livekit.invalid";
+
+/// A real LiveKit token for `room`; with `agent`, its room config dispatches that agent.
+pub(crate) fn token(identity: &str, agent: Option<&str>) -> String {
+    let mut token = AccessToken::with_api_key("devkey", "secret")
+        .with_identity(identity)
+        .with_ttl(Duration::from_secs(3600))
+        .with_grants(VideoGrants { room_join: true, room: "room".into(), ..Default::default() });
+    if let Some(agent) = agent {
+        token = token.with_room_config(livekit_protocol::RoomConfiguration {
+            agents: vec![livekit_protocol::RoomAgentDispatch {
+                agent_name: agent.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+    }
+    token.to_jwt().expect("minting a token")
+}
+
+/// A custom (cached) token source that counts its calls and mints a fresh token each time.
+pub(crate) fn counting_source(agent: Option<&'static str>) -> (TokenSource, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let source = TokenSource::custom(move |_: TokenRequestOptions| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move { Ok(TokenSourceResponse::new(URL, token(&format!("user-{n}"), agent))) }
+    });
+    (source, calls)
+}
+
+/// A session on `script`, its controller and its event stream.
+pub(crate) struct Harness {
+    pub(crate) session: Session,
+    pub(crate) controller: ScriptController,
+    pub(crate) events: SessionEvents,
+}
+
+pub(crate) fn harness(script: Script, source: TokenSource) -> Harness {
+    harness_with(script, source, SessionOptions::new())
+}
+
+pub(crate) fn harness_with(
+    script: Script,
+    source: TokenSource,
+    options: SessionOptions,
+) -> Harness {
+    let transport = ScriptedTransport::new(script);
+    let controller = transport.controller();
+    let session = Session::with_options(
+        source,
+        TokenRequestOptions::new(),
+        options.with_transport(transport),
+    );
+    let mut events = session.subscribe();
+    // Skip the snapshot every subscription starts with.
+    for _ in 0..4 {
+        events.try_next().expect("snapshot event");
+    }
+    Harness { session, controller, events }
+}
+
+/// A short name for an event, for comparing sequences.
+pub(crate) fn name(event: &SessionEvent) -> String {
+    match event {
+        SessionEvent::ConnectionStateChanged(state) => format!("state:{state}"),
+        SessionEvent::AgentChanged(agent) => format!("agent:{}", agent.state),
+        SessionEvent::ErrorChanged(Some(error)) => format!("error:{error}"),
+        SessionEvent::ErrorChanged(None) => "error:none".into(),
+        SessionEvent::MessageAdded { index, message } => format!("added:{index}:{}", message.text),
+        SessionEvent::MessageUpdated { index, message } => {
+            format!(
+                "updated:{index}:{}{}",
+                message.text,
+                if message.is_final { ":final" } else { "" }
+            )
+        }
+        SessionEvent::MessagesReset(messages) => format!("reset:{}", messages.len()),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Harness {
+    /// The events queued so far, as names.
+    pub(crate) fn drain(&mut self) -> Vec<String> {
+        let mut names = Vec::new();
+        while let Some(event) = self.events.try_next() {
+            names.push(name(&event));
+        }
+        names
+    }
+
+    /// Waits (in paused time) until the agent is in `state`; returns the event names seen.
+    pub(crate) async fn until_agent(&mut self, state: AgentState) -> Vec<String> {
+        self.until(
+            |event| matches!(event, SessionEvent::AgentChanged(agent) if agent.state == state),
+        )
+        .await
+    }
+
+    /// Waits until the connection is in `state`.
+    pub(crate) async fn until_state(&mut self, state: ConnectionState) -> Vec<String> {
+        self.until(|event| matches!(event, SessionEvent::ConnectionStateChanged(s) if *s == state))
+            .await
+    }
+
+    /// Waits for an event matching `done`; returns the names of every event up to it.
+    pub(crate) async fn until(&mut self, done: impl Fn(&SessionEvent) -> bool) -> Vec<String> {
+        let mut names = Vec::new();
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(3600), self.events.next())
+                .await
+                .expect("the awaited event never came")
+                .expect("the session is alive");
+            names.push(name(&event));
+            if done(&event) {
+                return names;
+            }
+        }
+    }
+}
