@@ -338,8 +338,11 @@ impl Core {
         }
     }
 
-    /// Forgets the room: participants, deadlines and agent failures.
+    /// Forgets the room: participants, open streams, deadlines and agent failures.
     fn reset_room(&mut self) {
+        for change in self.messages.end_streams() {
+            self.changes.push(Change::Message(change));
+        }
         self.participants.clear();
         self.dispatches_agent = false;
         self.agent_deadline = None;
@@ -385,6 +388,328 @@ impl Core {
         if agent != self.agent {
             self.agent = agent;
             self.changes.push(Change::Agent);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        AGENT_STATE_ATTRIBUTE, CHAT_TOPIC, PUBLISH_ON_BEHALF_ATTRIBUTE, SEGMENT_ID_ATTRIBUTE,
+        TRANSCRIPTION_TOPIC,
+        transport::{ParticipantKind, TextStreamInfo},
+    };
+
+    const TIMEOUT: Duration = Duration::from_secs(20);
+    const LOCAL: &str = "me";
+    const IDENTITIES: [&str; 3] = ["a", "b", "c"];
+    const STATES: [&str; 6] = ["initializing", "idle", "listening", "thinking", "speaking", "?"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Start,
+        StartFailed,
+        Connect { present: Vec<(usize, bool, usize)>, dispatch: bool },
+        End,
+        Ended,
+        Joined { who: usize, agent: bool, avatar: bool, state: usize },
+        Left { who: usize },
+        State { who: usize, state: usize },
+        Reconnecting,
+        Reconnected,
+        Disconnected,
+        Open { stream: usize, topic: usize, sender: usize, segment: Option<usize> },
+        Chunk { stream: usize, text: String },
+        Close { stream: usize },
+        Wait { millis: u64 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let who = 0..IDENTITIES.len();
+        let state = 0..STATES.len();
+        prop_oneof![
+            2 => Just(Op::Start),
+            1 => Just(Op::StartFailed),
+            2 => (proptest::collection::vec((who.clone(), any::<bool>(), state.clone()), 0..3), any::<bool>())
+                .prop_map(|(present, dispatch)| Op::Connect { present, dispatch }),
+            1 => Just(Op::End),
+            1 => Just(Op::Ended),
+            3 => (who.clone(), any::<bool>(), prop::bool::weighted(0.2), state.clone())
+                .prop_map(|(who, agent, avatar, state)| Op::Joined { who, agent, avatar, state }),
+            2 => who.clone().prop_map(|who| Op::Left { who }),
+            3 => (who.clone(), state).prop_map(|(who, state)| Op::State { who, state }),
+            1 => Just(Op::Reconnecting),
+            1 => Just(Op::Reconnected),
+            1 => Just(Op::Disconnected),
+            3 => (0..4usize, 0..3usize, 0..3usize, proptest::option::of(0..2usize))
+                .prop_map(|(stream, topic, sender, segment)| Op::Open { stream, topic, sender, segment }),
+            4 => (0..4usize, "[a-z ]{0,3}").prop_map(|(stream, text)| Op::Chunk { stream, text }),
+            2 => (0..4usize).prop_map(|stream| Op::Close { stream }),
+            3 => prop_oneof![Just(100u64), Just(600), Just(5_000), Just(25_000)].prop_map(|millis| Op::Wait { millis }),
+        ]
+    }
+
+    fn participant(who: usize, agent: bool, avatar: bool, state: usize) -> ParticipantInfo {
+        let kind = if agent { ParticipantKind::Agent } else { ParticipantKind::Standard };
+        let mut p = ParticipantInfo::new(IDENTITIES[who], kind)
+            .with_attribute(AGENT_STATE_ATTRIBUTE, STATES[state]);
+        if avatar {
+            p = p.with_attribute(PUBLISH_ON_BEHALF_ATTRIBUTE, "x");
+        }
+        p
+    }
+
+    /// What the model knows about the room and the messages.
+    #[derive(Default)]
+    struct Model {
+        connected_ok: bool,
+        dispatch: bool,
+        /// When the agent must be available (connect or reconnect time + timeout).
+        available_by: Option<Instant>,
+        /// When the last agent departure happened, if no reconnect followed.
+        departed_at: Option<Instant>,
+        participants: Vec<ParticipantInfo>,
+        /// Open streams: id → (key, replace on first chunk, got a chunk).
+        streams: HashMap<String, ((String, String), bool, bool)>,
+        /// Messages: key → text, in order.
+        messages: Vec<((String, String), String)>,
+    }
+
+    impl Model {
+        fn first_agent(&self) -> Option<&ParticipantInfo> {
+            self.participants.iter().find(|p| is_agent(p))
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn the_state_machine_keeps_its_invariants(ops in proptest::collection::vec(op(), 1..80)) {
+            let start = Instant::now();
+            let mut now = start;
+            let wall = SystemTime::UNIX_EPOCH;
+            let mut core = Core::new(TIMEOUT);
+            let mut model = Model::default();
+            for op in ops {
+                let before = core.state();
+                let connected_before = before.is_connected();
+                match op.clone() {
+                    Op::Start => {
+                        let result = core.begin_start();
+                        prop_assert_eq!(result.is_ok(), before == ConnectionState::Disconnected);
+                        if result.is_ok() {
+                            model.connected_ok = false;
+                            model.streams.clear();
+                        }
+                    }
+                    Op::StartFailed => core.start_failed(ConnectionError::Transport(TransportError::failed("x"))),
+                    Op::Connect { present, dispatch } => {
+                        if before == ConnectionState::Connecting {
+                            let participants: Vec<_> = present
+                                .iter()
+                                .map(|&(who, agent, state)| participant(who, agent, false, state))
+                                .fold(Vec::new(), |mut list: Vec<ParticipantInfo>, p| {
+                                    list.retain(|q| q.identity != p.identity);
+                                    list.push(p);
+                                    list
+                                });
+                            core.connected(LOCAL.into(), participants.clone(), dispatch, now);
+                            model.connected_ok = true;
+                            model.dispatch = dispatch;
+                            model.available_by = dispatch.then_some(now + TIMEOUT);
+                            model.departed_at = None;
+                            model.participants = participants;
+                            model.streams.clear();
+                        }
+                    }
+                    Op::End => {
+                        let _ = core.begin_end();
+                        if before != ConnectionState::Disconnected {
+                            model.connected_ok = false;
+                            model.streams.clear();
+                        }
+                    }
+                    Op::Ended => core.ended(),
+                    Op::Wait { millis } => {
+                        now += Duration::from_millis(millis);
+                        while core.next_deadline().is_some_and(|deadline| deadline <= now) {
+                            core.on_timer(now);
+                        }
+                    }
+                    other => {
+                        let event = match other {
+                            Op::Joined { who, agent, avatar, state } => {
+                                TransportEvent::ParticipantConnected(participant(who, agent, avatar, state))
+                            }
+                            Op::Left { who } => TransportEvent::ParticipantDisconnected { identity: IDENTITIES[who].into() },
+                            Op::State { who, state } => {
+                                let attributes = model
+                                    .participants
+                                    .iter()
+                                    .find(|p| p.identity == IDENTITIES[who])
+                                    .map(|p| {
+                                        let mut attributes = p.attributes.clone();
+                                        attributes.insert(AGENT_STATE_ATTRIBUTE.into(), STATES[state].into());
+                                        attributes
+                                    })
+                                    .unwrap_or_default();
+                                TransportEvent::ParticipantAttributesChanged { identity: IDENTITIES[who].into(), attributes }
+                            }
+                            Op::Reconnecting => TransportEvent::Reconnecting,
+                            Op::Reconnected => TransportEvent::Reconnected,
+                            Op::Disconnected => TransportEvent::Disconnected { reason: DisconnectReason::ConnectionLost },
+                            Op::Open { stream, topic, sender, segment } => {
+                                let topic = [TRANSCRIPTION_TOPIC, CHAT_TOPIC, "other"][topic];
+                                let sender = [LOCAL, "a", "b"][sender];
+                                let mut info = TextStreamInfo::new(format!("s{stream}"), topic, sender);
+                                if let Some(segment) = segment {
+                                    info = info.with_attribute(SEGMENT_ID_ATTRIBUTE, format!("seg{segment}"));
+                                }
+                                TransportEvent::TextStreamOpened(info)
+                            }
+                            Op::Chunk { stream, text } => TransportEvent::TextStreamChunk { stream_id: format!("s{stream}"), text },
+                            Op::Close { stream } => TransportEvent::TextStreamClosed {
+                                stream_id: format!("s{stream}"),
+                                attributes: BTreeMap::new(),
+                                error: None,
+                            },
+                            _ => unreachable!("handled above"),
+                        };
+                        if connected_before {
+                            model_apply(&mut model, &event, now);
+                        }
+                        core.apply(event, now, wall);
+                    }
+                }
+                let _ = core.take_changes();
+
+                // Never connected without a successful connect since the last start.
+                if core.state().is_connected() {
+                    prop_assert!(model.connected_ok, "connected without a connect: {:?}", op);
+                } else {
+                    if core.state() == ConnectionState::Disconnected {
+                        model.connected_ok = false;
+                        model.participants.clear();
+                    }
+                }
+                // The agent matches the connection state.
+                let agent = core.agent().clone();
+                match core.state() {
+                    ConnectionState::Disconnected | ConnectionState::Disconnecting => {
+                        prop_assert_eq!(agent.state, AgentState::Disconnected)
+                    }
+                    ConnectionState::Connecting => prop_assert_eq!(agent.state, AgentState::Connecting),
+                    _ => prop_assert_ne!(agent.state, AgentState::Disconnected),
+                }
+                if core.state().is_connected() {
+                    // The agent shown is the first agent in the room (or none).
+                    let expected = model.first_agent().map(|p| p.identity.clone());
+                    if expected.is_some() {
+                        prop_assert_eq!(agent.identity.clone(), expected);
+                    }
+                    match agent.state {
+                        AgentState::Failed(AgentFailure::Timeout) => {
+                            prop_assert!(model.dispatch, "timeout without a dispatch");
+                            prop_assert!(model.available_by.is_some_and(|by| now >= by), "timeout too early");
+                        }
+                        AgentState::Failed(AgentFailure::Left) => {
+                            prop_assert!(model.first_agent().is_none(), "left while an agent is present");
+                            prop_assert!(
+                                model.departed_at.is_some_and(|at| now >= at + AGENT_LEAVE_GRACE),
+                                "left without a departure outside a reconnect"
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+                // No message duplicated or lost, and each has the model's text.
+                let messages = core.messages();
+                prop_assert_eq!(messages.len(), model.messages.len());
+                for (message, (key, text)) in messages.iter().zip(&model.messages) {
+                    prop_assert_eq!(&(message.sender_identity.clone(), message.id.clone()), key);
+                    prop_assert_eq!(&message.text, text);
+                }
+            }
+        }
+    }
+
+    /// The model's view of one event, applied only while connected (as the core does).
+    fn model_apply(model: &mut Model, event: &TransportEvent, now: Instant) {
+        match event {
+            TransportEvent::ParticipantConnected(p) => {
+                model.participants.retain(|q| q.identity != p.identity);
+                model.participants.push(p.clone());
+                if model.first_agent().is_some() {
+                    model.departed_at = None;
+                }
+            }
+            TransportEvent::ParticipantDisconnected { identity } => {
+                let was_first = model.first_agent().is_some_and(|a| &a.identity == identity);
+                model.participants.retain(|p| &p.identity != identity);
+                if was_first && model.first_agent().is_none() {
+                    model.departed_at = Some(now);
+                }
+            }
+            TransportEvent::ParticipantAttributesChanged { identity, attributes } => {
+                if let Some(p) = model.participants.iter_mut().find(|p| &p.identity == identity) {
+                    p.attributes = attributes.clone();
+                }
+            }
+            // A departure within the grace was part of the reconnect; an earlier one stands.
+            TransportEvent::Reconnecting => {
+                model.departed_at = model.departed_at.filter(|at| now >= *at + AGENT_LEAVE_GRACE);
+            }
+            TransportEvent::Reconnected => {
+                // A reconnect restarts the wait for an absent agent (a timeout that already
+                // fired stays).
+                if model.dispatch && model.first_agent().is_none() {
+                    let restarted = now + TIMEOUT;
+                    model.available_by =
+                        Some(model.available_by.map_or(restarted, |by| by.min(restarted)));
+                }
+            }
+            TransportEvent::Disconnected { .. } => {
+                model.participants.clear();
+                model.streams.clear();
+            }
+            TransportEvent::TextStreamOpened(info) => {
+                let id = match info.topic.as_str() {
+                    TRANSCRIPTION_TOPIC => info
+                        .attributes
+                        .get(SEGMENT_ID_ATTRIBUTE)
+                        .cloned()
+                        .unwrap_or(info.id.clone()),
+                    CHAT_TOPIC => info.id.clone(),
+                    _ => return,
+                };
+                let key = (info.sender_identity.clone(), id);
+                let existing = model.messages.iter().any(|(k, _)| k == &key);
+                if !existing {
+                    model.messages.push((key.clone(), String::new()));
+                }
+                model.streams.insert(info.id.clone(), (key, existing, false));
+            }
+            TransportEvent::TextStreamChunk { stream_id, text } => {
+                if let Some((key, replace, got)) = model.streams.get_mut(stream_id) {
+                    let message = model.messages.iter_mut().find(|(k, _)| k == key).map(|(_, t)| t);
+                    if let Some(message) = message {
+                        if *replace && !*got {
+                            message.clear();
+                        }
+                        message.push_str(text);
+                        *got = *got || *replace || !text.is_empty();
+                    }
+                }
+            }
+            TransportEvent::TextStreamClosed { stream_id, .. } => {
+                model.streams.remove(stream_id);
+            }
         }
     }
 }

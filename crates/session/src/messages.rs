@@ -189,6 +189,22 @@ impl MessageStore {
         Some(MessageChange::Updated(stream.message))
     }
 
+    /// The connection ended: no open stream will continue. Their messages become final.
+    pub(crate) fn end_streams(&mut self) -> Vec<MessageChange> {
+        let mut changes: Vec<MessageChange> = Vec::new();
+        for (_, stream) in self.streams.drain() {
+            let message = &mut self.messages[stream.message];
+            if !message.is_final {
+                message.is_final = true;
+                changes.push(MessageChange::Updated(stream.message));
+            }
+        }
+        changes.sort_by_key(|change| match change {
+            MessageChange::Added(position) | MessageChange::Updated(position) => *position,
+        });
+        changes
+    }
+
     /// Appends a message sent by this session.
     pub(crate) fn push_sent(&mut self, message: ReceivedMessage) -> MessageChange {
         let key = (message.sender_identity.clone(), message.id.clone());
@@ -317,6 +333,18 @@ mod tests {
         assert_eq!(store.chunk("x", "ignored"), None);
         assert_eq!(store.chunk("unknown", "ignored"), None);
         assert_eq!(store.messages().len(), 1);
+    }
+
+    #[test]
+    fn ending_streams_finalizes_their_messages_and_forgets_them() {
+        let mut store = MessageStore::default();
+        store.stream_opened(&transcription("s1", "agent", Some("a")), LOCAL, at(1));
+        store.stream_opened(&transcription("s2", "agent", Some("b")), LOCAL, at(2));
+        store.chunk("s2", "cut off");
+        assert_eq!(store.end_streams(), [MessageChange::Updated(0), MessageChange::Updated(1)]);
+        assert!(store.messages().iter().all(|m| m.is_final));
+        assert_eq!(store.chunk("s2", " more"), None, "a stream of an ended connection is gone");
+        assert_eq!(store.end_streams(), []);
     }
 
     #[test]
