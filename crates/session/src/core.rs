@@ -442,7 +442,7 @@ mod tests {
             3 => (who.clone(), any::<bool>(), prop::bool::weighted(0.2), state.clone())
                 .prop_map(|(who, agent, avatar, state)| Op::Joined { who, agent, avatar, state }),
             2 => who.clone().prop_map(|who| Op::Left { who }),
-            3 => (who.clone(), state).prop_map(|(who, state)| Op::State { who, state }),
+            3 => (who, state).prop_map(|(who, state)| Op::State { who, state }),
             1 => Just(Op::Reconnecting),
             1 => Just(Op::Reconnected),
             1 => Just(Op::Disconnected),
