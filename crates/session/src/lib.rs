@@ -24,8 +24,12 @@ pub use crate::{
         CHAT_TOPIC, MessageKind, ReceivedMessage, SEGMENT_ID_ATTRIBUTE,
         TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC,
     },
-    scripted::{DEFAULT_LOCAL_IDENTITY, Script, ScriptController, ScriptedAgent, ScriptedTransport},
-    session::{DEFAULT_AGENT_CONNECT_TIMEOUT, Session, SessionEvent, SessionEvents, SessionOptions},
+    scripted::{
+        DEFAULT_LOCAL_IDENTITY, Script, ScriptController, ScriptedAgent, ScriptedTransport,
+    },
+    session::{
+        DEFAULT_AGENT_CONNECT_TIMEOUT, Session, SessionEvent, SessionEvents, SessionOptions,
+    },
     transport::{
         Connection, DisconnectReason, ParticipantInfo, ParticipantKind, TextStreamInfo, Transport,
         TransportEvent, TransportLink,
