@@ -1,0 +1,118 @@
+//! `Script`: a scripted room for previews, UI tests and demos, built step by step.
+
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+/// Answers the user's chat in a script.
+#[uniffi::export(foreign)]
+pub trait ChatResponder: Send + Sync {
+    /// The script to play when the user sends `text`.
+    fn reply(&self, text: String) -> Arc<Script>;
+}
+
+/// What a scripted room does after the session connects. Every builder method returns a new
+/// script with one more step.
+#[derive(Debug, uniffi::Object)]
+pub struct Script {
+    inner: Mutex<session::Script>,
+}
+
+impl Script {
+    pub(crate) fn core(&self) -> session::Script {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn then(&self, step: impl FnOnce(session::Script) -> session::Script) -> Arc<Self> {
+        Arc::new(Self { inner: Mutex::new(step(self.core())) })
+    }
+}
+
+#[uniffi::export]
+impl Script {
+    /// An empty room.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self { inner: Mutex::new(session::Script::new()) })
+    }
+
+    /// An agent is already in the room, in `state`.
+    #[uniffi::method(default(name = None, state = "listening"))]
+    pub fn with_agent_in_room(
+        &self,
+        identity: String,
+        name: Option<String>,
+        state: String,
+    ) -> Arc<Self> {
+        self.then(|script| {
+            script.with_agent_in_room(
+                agent(identity, name).with_attribute(session::AGENT_STATE_ATTRIBUTE, state),
+            )
+        })
+    }
+
+    /// The time between two streamed words.
+    pub fn with_word_interval_ms(&self, interval_ms: u64) -> Arc<Self> {
+        self.then(|script| script.with_word_interval(Duration::from_millis(interval_ms)))
+    }
+
+    /// Waits.
+    pub fn wait_ms(&self, duration_ms: u64) -> Arc<Self> {
+        self.then(|script| script.wait(Duration::from_millis(duration_ms)))
+    }
+
+    /// The agent joins (initializing).
+    #[uniffi::method(default(name = None))]
+    pub fn agent_joins(&self, identity: String, name: Option<String>) -> Arc<Self> {
+        self.then(|script| script.agent_joins(agent(identity, name)))
+    }
+
+    /// The agent sets `lk.agent.state`.
+    pub fn agent_state(&self, state: String) -> Arc<Self> {
+        self.then(|script| script.agent_state(&state))
+    }
+
+    /// The agent's speech transcript, streamed word by word.
+    pub fn agent_says(&self, text: String) -> Arc<Self> {
+        self.then(|script| script.agent_says(&text))
+    }
+
+    /// Thinking, speaking with a streamed transcript, then listening.
+    pub fn agent_turn(&self, text: String) -> Arc<Self> {
+        self.then(|script| script.agent_turn(&text))
+    }
+
+    /// The user's speech, transcribed by the agent.
+    pub fn user_says(&self, text: String) -> Arc<Self> {
+        self.then(|script| script.user_says(&text))
+    }
+
+    /// The agent leaves.
+    pub fn agent_leaves(&self) -> Arc<Self> {
+        self.then(session::Script::agent_leaves)
+    }
+
+    /// A full reconnect in LiveKit's event order.
+    pub fn reconnect(&self) -> Arc<Self> {
+        self.then(session::Script::reconnect)
+    }
+
+    /// The server ends the connection (the room was deleted).
+    pub fn server_disconnects(&self) -> Arc<Self> {
+        self.then(|script| script.server_disconnects(session::DisconnectReason::RoomDeleted))
+    }
+
+    /// When the user sends chat, plays `responder`'s script.
+    pub fn on_chat(&self, responder: Arc<dyn ChatResponder>) -> Arc<Self> {
+        self.then(|script| script.on_chat(move |text| responder.reply(text.to_owned()).core()))
+    }
+}
+
+fn agent(identity: String, name: Option<String>) -> session::ScriptedAgent {
+    let agent = session::ScriptedAgent::new(identity);
+    match name {
+        Some(name) => agent.with_name(name),
+        None => agent,
+    }
+}

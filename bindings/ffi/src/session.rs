@@ -1,0 +1,425 @@
+//! `AgentSession` for Swift and Kotlin: a thin wrapper over `session::Session`.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use crate::{
+    error::SessionError,
+    runtime::{self, runtime},
+    script::Script,
+    task_handle::TaskHandle,
+    token_source::{TokenRequestOptions, TokenSource},
+};
+
+/// How a session behaves.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SessionOptions {
+    /// How long a dispatched agent has to become available after connecting.
+    #[uniffi(default = 20000)]
+    pub agent_connect_timeout_ms: u64,
+    /// Whether `start` publishes the microphone.
+    #[uniffi(default = true)]
+    pub microphone_enabled: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self { agent_connect_timeout_ms: 20_000, microphone_enabled: true }
+    }
+}
+
+impl SessionOptions {
+    fn into_core(self) -> session::SessionOptions {
+        session::SessionOptions::new()
+            .with_agent_connect_timeout(Duration::from_millis(self.agent_connect_timeout_ms))
+            .with_microphone_enabled(self.microphone_enabled)
+    }
+}
+
+/// The session's connection to the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ConnectionState {
+    /// Not connected.
+    Disconnected,
+    /// Fetching credentials and connecting.
+    Connecting,
+    /// In the room.
+    Connected,
+    /// Restoring a dropped connection.
+    Reconnecting,
+    /// Leaving the room.
+    Disconnecting,
+}
+
+impl From<session::ConnectionState> for ConnectionState {
+    fn from(state: session::ConnectionState) -> Self {
+        match state {
+            session::ConnectionState::Disconnected => ConnectionState::Disconnected,
+            session::ConnectionState::Connecting => ConnectionState::Connecting,
+            session::ConnectionState::Connected => ConnectionState::Connected,
+            session::ConnectionState::Reconnecting => ConnectionState::Reconnecting,
+            session::ConnectionState::Disconnecting => ConnectionState::Disconnecting,
+        }
+    }
+}
+
+/// What the agent is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AgentState {
+    /// The session is not connected.
+    Disconnected,
+    /// Connecting, or waiting for the agent to join.
+    Connecting,
+    /// The agent is starting up.
+    Initializing,
+    /// The agent is idle.
+    Idle,
+    /// The agent is listening.
+    Listening,
+    /// The agent is thinking.
+    Thinking,
+    /// The agent is speaking.
+    Speaking,
+    /// The agent failed: see `Agent.failure`.
+    Failed,
+}
+
+/// Why the agent failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AgentFailure {
+    /// It did not become available within the agent timeout.
+    Timeout,
+    /// It left the room.
+    Left,
+}
+
+/// The agent of a session.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Agent {
+    /// What it is doing.
+    pub state: AgentState,
+    /// Why it failed, when `state` is `Failed`.
+    pub failure: Option<AgentFailure>,
+    /// Its participant identity, while in the room.
+    pub identity: Option<String>,
+    /// Its participant name, while in the room.
+    pub name: Option<String>,
+    /// Its participant attributes, while in the room.
+    pub attributes: HashMap<String, String>,
+    /// Listening, thinking or speaking.
+    pub is_connected: bool,
+    /// The user can talk and be heard.
+    pub can_listen: bool,
+    /// Connecting, initializing or idle.
+    pub is_pending: bool,
+    /// Disconnected or failed.
+    pub is_finished: bool,
+}
+
+impl From<session::Agent> for Agent {
+    fn from(agent: session::Agent) -> Self {
+        use session::AgentState as Core;
+        let (state, failure) = match agent.state {
+            Core::Disconnected => (AgentState::Disconnected, None),
+            Core::Connecting => (AgentState::Connecting, None),
+            Core::Initializing => (AgentState::Initializing, None),
+            Core::Idle => (AgentState::Idle, None),
+            Core::Listening => (AgentState::Listening, None),
+            Core::Thinking => (AgentState::Thinking, None),
+            Core::Speaking => (AgentState::Speaking, None),
+            Core::Failed(session::AgentFailure::Timeout) => {
+                (AgentState::Failed, Some(AgentFailure::Timeout))
+            }
+            Core::Failed(session::AgentFailure::Left) => {
+                (AgentState::Failed, Some(AgentFailure::Left))
+            }
+        };
+        Self {
+            state,
+            failure,
+            is_connected: agent.is_connected(),
+            can_listen: agent.can_listen(),
+            is_pending: agent.is_pending(),
+            is_finished: agent.is_finished(),
+            identity: agent.identity,
+            name: agent.name,
+            attributes: agent.attributes.into_iter().collect(),
+        }
+    }
+}
+
+/// Who produced a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MessageKind {
+    /// The agent's speech, transcribed.
+    AgentTranscript,
+    /// The user's speech, transcribed.
+    UserTranscript,
+    /// Chat this session sent.
+    SentChat,
+    /// Chat from another participant.
+    ReceivedChat,
+}
+
+/// One message of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReceivedMessage {
+    /// Segment ID (transcriptions) or stream ID (chat); unique per sender.
+    pub id: String,
+    /// When this device first saw it.
+    pub timestamp: SystemTime,
+    /// Who produced it.
+    pub kind: MessageKind,
+    /// The sender's identity.
+    pub sender_identity: String,
+    /// The text so far.
+    pub text: String,
+    /// Whether the text is complete.
+    pub is_final: bool,
+}
+
+impl From<session::ReceivedMessage> for ReceivedMessage {
+    fn from(message: session::ReceivedMessage) -> Self {
+        Self {
+            kind: match message.kind {
+                session::MessageKind::AgentTranscript => MessageKind::AgentTranscript,
+                session::MessageKind::UserTranscript => MessageKind::UserTranscript,
+                session::MessageKind::SentChat => MessageKind::SentChat,
+                session::MessageKind::ReceivedChat => MessageKind::ReceivedChat,
+            },
+            id: message.id,
+            timestamp: message.timestamp,
+            sender_identity: message.sender_identity,
+            text: message.text,
+            is_final: message.is_final,
+        }
+    }
+}
+
+impl From<ReceivedMessage> for session::ReceivedMessage {
+    fn from(message: ReceivedMessage) -> Self {
+        let kind = match message.kind {
+            MessageKind::AgentTranscript => session::MessageKind::AgentTranscript,
+            MessageKind::UserTranscript => session::MessageKind::UserTranscript,
+            MessageKind::SentChat => session::MessageKind::SentChat,
+            MessageKind::ReceivedChat => session::MessageKind::ReceivedChat,
+        };
+        let mut core = session::ReceivedMessage::new(
+            message.id,
+            message.timestamp,
+            kind,
+            message.sender_identity,
+            message.text,
+        );
+        core.is_final = message.is_final;
+        core
+    }
+}
+
+/// A change of the session.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SessionEvent {
+    /// The connection state changed.
+    ConnectionStateChanged {
+        /// The new state.
+        state: ConnectionState,
+    },
+    /// The agent changed.
+    AgentChanged {
+        /// The agent now.
+        agent: Agent,
+    },
+    /// The current error changed (`None`: cleared).
+    ErrorChanged {
+        /// The error now.
+        error: Option<SessionError>,
+    },
+    /// A message was appended at `index`.
+    MessageAdded {
+        /// Its position.
+        index: u32,
+        /// The message.
+        message: ReceivedMessage,
+    },
+    /// The message at `index` changed.
+    MessageUpdated {
+        /// Its position.
+        index: u32,
+        /// The message now.
+        message: ReceivedMessage,
+    },
+    /// All messages were replaced.
+    MessagesReset {
+        /// The messages now.
+        messages: Vec<ReceivedMessage>,
+    },
+}
+
+impl SessionEvent {
+    fn from_core(event: session::SessionEvent) -> Option<Self> {
+        let index = |index: usize| u32::try_from(index).unwrap_or(u32::MAX);
+        Some(match event {
+            session::SessionEvent::ConnectionStateChanged(state) => {
+                SessionEvent::ConnectionStateChanged { state: state.into() }
+            }
+            session::SessionEvent::AgentChanged(agent) => {
+                SessionEvent::AgentChanged { agent: agent.into() }
+            }
+            session::SessionEvent::ErrorChanged(error) => {
+                SessionEvent::ErrorChanged { error: error.map(Into::into) }
+            }
+            session::SessionEvent::MessageAdded { index: i, message } => {
+                SessionEvent::MessageAdded { index: index(i), message: message.into() }
+            }
+            session::SessionEvent::MessageUpdated { index: i, message } => {
+                SessionEvent::MessageUpdated { index: index(i), message: message.into() }
+            }
+            session::SessionEvent::MessagesReset(messages) => SessionEvent::MessagesReset {
+                messages: messages.into_iter().map(Into::into).collect(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// Receives session changes, in order, on a Rust thread.
+#[uniffi::export(foreign)]
+pub trait SessionListener: Send + Sync {
+    /// Called for every change; the first calls describe the current state.
+    fn on_event(&self, event: SessionEvent);
+}
+
+/// An agent conversation in a LiveKit room (the `Session` of LiveKit's SDKs).
+#[derive(Debug, uniffi::Object)]
+pub struct AgentSession {
+    inner: Arc<session::Session>,
+}
+
+#[uniffi::export]
+impl AgentSession {
+    /// A session that fetches credentials from `token_source` with `request`. Without the
+    /// `livekit` flavour it can only connect through a script (see `scripted`).
+    #[uniffi::constructor(default(request = None, options = None))]
+    pub fn new(
+        token_source: Arc<TokenSource>,
+        request: Option<TokenRequestOptions>,
+        options: Option<SessionOptions>,
+    ) -> Arc<Self> {
+        let core = session::Session::with_options(
+            token_source.inner.clone(),
+            request.unwrap_or_default().into(),
+            options.unwrap_or_default().into_core(),
+        );
+        Arc::new(Self { inner: Arc::new(core) })
+    }
+
+    /// A session that dispatches the agent `agent_name` (with `agent_metadata`).
+    #[uniffi::constructor(default(agent_metadata = None, options = None))]
+    pub fn with_agent(
+        token_source: Arc<TokenSource>,
+        agent_name: String,
+        agent_metadata: Option<String>,
+        options: Option<SessionOptions>,
+    ) -> Arc<Self> {
+        let core = session::Session::with_agent(
+            token_source.inner.clone(),
+            agent_name,
+            agent_metadata,
+            options.unwrap_or_default().into_core(),
+        );
+        Arc::new(Self { inner: Arc::new(core) })
+    }
+
+    /// A session whose room is played by `script` (previews, UI tests, demos).
+    #[uniffi::constructor(default(request = None, options = None))]
+    pub fn scripted(
+        token_source: Arc<TokenSource>,
+        script: Arc<Script>,
+        request: Option<TokenRequestOptions>,
+        options: Option<SessionOptions>,
+    ) -> Arc<Self> {
+        let transport = session::ScriptedTransport::new(script.core());
+        let core = session::Session::with_options(
+            token_source.inner.clone(),
+            request.unwrap_or_default().into(),
+            options.unwrap_or_default().into_core().with_transport(transport),
+        );
+        Arc::new(Self { inner: Arc::new(core) })
+    }
+
+    /// Fetches credentials and connects (only from disconnected).
+    pub async fn start(&self) -> Result<(), SessionError> {
+        let session = Arc::clone(&self.inner);
+        runtime::run(async move { session.start().await }).await.map_err(Into::into)
+    }
+
+    /// Leaves the room, keeping the messages.
+    pub async fn end(&self) {
+        let session = Arc::clone(&self.inner);
+        runtime::run(async move { session.end().await }).await;
+    }
+
+    /// Sends a chat message and returns it as shown in the messages.
+    pub async fn send(&self, text: String) -> Result<ReceivedMessage, SessionError> {
+        let session = Arc::clone(&self.inner);
+        let message = runtime::run(async move { session.send(&text).await }).await?;
+        Ok(message.into())
+    }
+
+    /// The connection state.
+    pub fn connection_state(&self) -> ConnectionState {
+        self.inner.connection_state().into()
+    }
+
+    /// In the room (connected or reconnecting).
+    pub fn is_connected(&self) -> bool {
+        self.inner.is_connected()
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> Agent {
+        self.inner.agent().into()
+    }
+
+    /// The current error.
+    pub fn error(&self) -> Option<SessionError> {
+        self.inner.error().map(Into::into)
+    }
+
+    /// Clears the current error.
+    pub fn dismiss_error(&self) {
+        self.inner.dismiss_error();
+    }
+
+    /// The messages, in order of first arrival.
+    pub fn messages(&self) -> Vec<ReceivedMessage> {
+        self.inner.messages().into_iter().map(Into::into).collect()
+    }
+
+    /// The messages, to save and restore later.
+    pub fn message_history(&self) -> Vec<ReceivedMessage> {
+        self.messages()
+    }
+
+    /// Replaces the messages.
+    pub fn restore_message_history(&self, history: Vec<ReceivedMessage>) {
+        self.inner.restore_message_history(history.into_iter().map(Into::into).collect());
+    }
+
+    /// Calls `listener` with the current state, then every change, in order, until the handle
+    /// is cancelled or dropped.
+    pub fn observe(&self, listener: Arc<dyn SessionListener>) -> Arc<TaskHandle> {
+        let mut events = self.inner.subscribe();
+        let task = runtime().spawn(async move {
+            while let Some(event) = events.next().await {
+                if let Some(event) = SessionEvent::from_core(event) {
+                    listener.on_event(event);
+                }
+            }
+        });
+        TaskHandle::for_task(task.abort_handle())
+    }
+}
