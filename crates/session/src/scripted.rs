@@ -38,6 +38,9 @@ use crate::{
     },
 };
 
+/// How long a sent chat message takes to reach the scripted agent.
+const CHAT_DELIVERY_DELAY: Duration = Duration::from_millis(100);
+
 /// The identity the scripted room gives the local participant.
 pub const DEFAULT_LOCAL_IDENTITY: &str = "user";
 
@@ -606,7 +609,10 @@ impl TransportLink for Link {
             state.sent.push((topic.to_owned(), text.to_owned()));
         }
         if let Some(reply) = room.reply.as_ref().filter(|_| topic == CHAT_TOPIC) {
-            room.play(reply(text).steps);
+            // The agent answers once the message has reached it.
+            let mut steps = vec![Step::Wait(CHAT_DELIVERY_DELAY)];
+            steps.extend(reply(text).steps);
+            room.play(steps);
         }
         Ok(room.next_id("sent"))
     }

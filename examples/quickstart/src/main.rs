@@ -1,0 +1,107 @@
+//! The quickstart: `cargo run -p quickstart`.
+//!
+//! With no configuration it starts a token server on 127.0.0.1, shows what the token cache does
+//! step by step, then runs a session against a scripted agent, live in the terminal. Built with
+//! `--features livekit` and given `LIVEKIT_URL` (plus `LIVEKIT_API_KEY`/`LIVEKIT_API_SECRET`, or
+//! `LIVEKIT_SANDBOX_ID`), it is a terminal agent-chat client for a real LiveKit server.
+
+mod chat;
+mod config;
+mod demo;
+mod render;
+
+use std::{error::Error, io::IsTerminal, process::ExitCode};
+
+use session::Session;
+use token_server::TokenServerConfig;
+use token_source::{TokenRequestOptions, TokenSource};
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{Credentials, LiveKitConfig, Mode},
+    render::Renderer,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mode = match config::from_env(|name| std::env::var(name).ok(), cfg!(feature = "livekit")) {
+        Ok(mode) => mode,
+        Err(error) => {
+            eprintln!("quickstart: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    let mut out = Renderer::new(stdout.lock(), terminal);
+    let result = match mode {
+        Mode::Demo => demo_mode(&mut out).await,
+        Mode::LiveKit(config) => livekit_mode(config, &mut out).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("quickstart: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A token server on an ephemeral 127.0.0.1 port; returns its token URL and a shutdown guard.
+async fn local_token_server(
+    config: TokenServerConfig,
+) -> Result<(String, tokio::sync::oneshot::Sender<()>), Box<dyn Error>> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/token", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(token_server::serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    Ok((url, stop))
+}
+
+async fn demo_mode<W: std::io::Write>(out: &mut Renderer<W>) -> Result<(), Box<dyn Error>> {
+    let (endpoint, stop) = local_token_server(TokenServerConfig::default()).await?;
+    out.line(&format!("token server listening at {endpoint} (keys of livekit-server --dev)"))?;
+    out.line("")?;
+    demo::token_caching(&endpoint, out).await?;
+    demo::scripted_session(&endpoint, out).await?;
+    let _ = stop.send(());
+    out.line("")?;
+    out.line("done. Next: `cargo run -p token-server` for a standalone endpoint, or build with")?;
+    out.line("`--features livekit` and set LIVEKIT_URL to talk to a real agent (see README.md).")?;
+    Ok(())
+}
+
+async fn livekit_mode<W: std::io::Write>(
+    config: LiveKitConfig,
+    out: &mut Renderer<W>,
+) -> Result<(), Box<dyn Error>> {
+    let mut _server = None;
+    let source = match &config.credentials {
+        Credentials::ApiKey { key, secret } => {
+            let server_config = TokenServerConfig::default()
+                .with_api_key(key.clone())
+                .with_api_secret(secret.clone())
+                .with_livekit_url(config.url.clone());
+            let (endpoint, stop) = local_token_server(server_config).await?;
+            _server = Some(stop);
+            TokenSource::endpoint(endpoint)
+        }
+        Credentials::Sandbox { id } => TokenSource::development_token_server(id),
+    };
+    let mut request = TokenRequestOptions::new().with_participant_name("quickstart");
+    if let Some(room) = &config.room_name {
+        request = request.with_room_name(room.clone());
+    }
+    if let Some(agent) = &config.agent_name {
+        request = request.with_agent_name(agent.clone());
+    }
+    out.line(&format!("connecting to {}…", config.url))?;
+    let session = Session::new(source, request);
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    chat::run(&session, stdin, interrupt, out).await
+}
