@@ -1,0 +1,310 @@
+package dev.sessioncore
+
+import dev.sessioncore.bindings.Agent
+import dev.sessioncore.bindings.AgentSession
+import dev.sessioncore.bindings.ConnectionState
+import dev.sessioncore.bindings.ReceivedMessage
+import dev.sessioncore.bindings.Script
+import dev.sessioncore.bindings.SessionEvent
+import dev.sessioncore.bindings.SessionException
+import dev.sessioncore.bindings.SessionListener
+import dev.sessioncore.bindings.SessionOptions
+import dev.sessioncore.bindings.TaskHandle
+import dev.sessioncore.bindings.TokenRequestOptions
+import dev.sessioncore.bindings.TokenSource
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.SendChannel
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.buffer
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.update
+
+/**
+ * An agent conversation in a LiveKit room (the `Session` of LiveKit's SDKs), as Kotlin
+ * [StateFlow]s over the generated [AgentSession]. All behaviour (state machine, agent timeout,
+ * transcripts, chat) lives in Rust; this class only mirrors its state into flows.
+ *
+ * ```
+ * val session = Session(tokenSource, TokenRequestOptions(roomName = "support"))
+ * val result = session.start()
+ * if (result.isFailure) showError(result.exceptionOrNull())
+ * session.send("Hello!")
+ * session.end()
+ * session.close()
+ * ```
+ *
+ * ## State
+ * [connectionState], [isConnected], [agent], [messages] and [error] are fed by one
+ * [SessionListener] registered when the session is created. They start with the session's state
+ * at creation and then follow every change in Rust's order. [events] gives the raw changes.
+ *
+ * ## Threading
+ * Listener callbacks run on the Rust runtime's threads (named `session-ffi`), never on the main
+ * thread. The flows are thread-safe: collect them wherever you like (UI code collects on
+ * `Dispatchers.Main`; Compose's `collectAsState` does that). The flows are updated
+ * asynchronously: right after [start] returns, [connectionState] may still briefly show
+ * `CONNECTING`; wait for the value you need (`connectionState.first { it == CONNECTED }`)
+ * rather than reading `.value` once.
+ *
+ * ## Cancellation
+ * uniffi does not forward coroutine cancellation to Rust. Cancelling a coroutine suspended in
+ * [start] stops the wait but not the connection attempt: call [end] to cancel a start in
+ * progress (that start then fails with [SessionException.Cancelled]). Cancelling [send] does not
+ * unsend the message. Observation stops when a flow's collection is cancelled or on [close].
+ *
+ * ## Lifetime
+ * [close] stops the observation and releases the native session; it does not leave the room
+ * cleanly: call [end] first. Once closed, the flows keep their last values, [events]
+ * collections complete, and other methods throw [IllegalStateException].
+ *
+ * ## Compose
+ * This module has no Compose dependency. A `rememberSession`-style helper in an app collects
+ * the flows like this:
+ * ```
+ * @Composable
+ * fun rememberSession(tokenSource: TokenSource, request: TokenRequestOptions = TokenRequestOptions()): Session {
+ *     val session = remember(tokenSource, request) { Session(tokenSource, request) }
+ *     DisposableEffect(session) { onDispose { session.close() } }
+ *     return session
+ * }
+ *
+ * @Composable
+ * fun Conversation(session: Session) {
+ *     val agent by session.agent.collectAsState()
+ *     val messages by session.messages.collectAsState()
+ *     val error by session.error.collectAsState()
+ *     Text(agent.state.name)
+ *     LazyColumn { items(messages, key = { it.id }) { Text(it.text) } }
+ *     error?.let { AlertDialog(onDismissRequest = session::dismissError, …) }
+ * }
+ * ```
+ */
+class Session private constructor(private val native: AgentSession) : AutoCloseable {
+    /**
+     * A session that fetches credentials from [tokenSource] with [request]. In the JVM test
+     * flavour of the library (no LiveKit transport) it cannot connect: use [scripted] there.
+     */
+    constructor(
+        tokenSource: TokenSource,
+        request: TokenRequestOptions = TokenRequestOptions(),
+        options: SessionOptions = SessionOptions(),
+    ) : this(AgentSession(tokenSource, request, options))
+
+    private val mutableConnectionState = MutableStateFlow(native.connectionState())
+    private val mutableIsConnected = MutableStateFlow(native.isConnected())
+    private val mutableAgent = MutableStateFlow(native.agent())
+    private val mutableMessages = MutableStateFlow(native.messages())
+    private val mutableError = MutableStateFlow(native.error())
+
+    /** The connection to the room. */
+    val connectionState: StateFlow<ConnectionState> = mutableConnectionState.asStateFlow()
+
+    /** In the room: [ConnectionState.CONNECTED] or [ConnectionState.RECONNECTING]. */
+    val isConnected: StateFlow<Boolean> = mutableIsConnected.asStateFlow()
+
+    /** The agent: its state, failure, identity and attributes. */
+    val agent: StateFlow<Agent> = mutableAgent.asStateFlow()
+
+    /** The conversation (transcripts and chat), in order of first arrival. */
+    val messages: StateFlow<List<ReceivedMessage>> = mutableMessages.asStateFlow()
+
+    /** The session's current error, until the next [start] or [dismissError]. */
+    val error: StateFlow<SessionException?> = mutableError.asStateFlow()
+
+    private val lock = Any()
+    private var closed = false
+    private val eventChannels = mutableSetOf<SendChannel<SessionEvent>>()
+
+    // Holds only the state flows (not this Session), so an unclosed Session can still be
+    // garbage-collected: its native object is then freed, which ends this observation.
+    private val observation: TaskHandle =
+        native.observe(
+            StateMirror(
+                mutableConnectionState,
+                mutableIsConnected,
+                mutableAgent,
+                mutableMessages,
+                mutableError,
+            ),
+        )
+
+    /**
+     * Every change of the session as a cold [Flow]: each collection registers its own listener
+     * (through [AgentSession.observe]) and first receives the current state
+     * ([SessionEvent.ConnectionStateChanged], [SessionEvent.AgentChanged],
+     * [SessionEvent.ErrorChanged], [SessionEvent.MessagesReset]), then every change in order.
+     * Buffered without bound, so no change is lost. Completes when the session is [close]d.
+     */
+    val events: Flow<SessionEvent> =
+        callbackFlow {
+            val handle =
+                synchronized(lock) {
+                    if (closed) {
+                        null
+                    } else {
+                        eventChannels += channel
+                        native.observe(
+                            object : SessionListener {
+                                override fun onEvent(event: SessionEvent) {
+                                    trySend(event)
+                                }
+                            },
+                        )
+                    }
+                }
+            if (handle == null) {
+                channel.close()
+                return@callbackFlow
+            }
+            awaitClose {
+                handle.cancel()
+                handle.close()
+                synchronized(lock) { eventChannels -= channel }
+            }
+        }.buffer(Channel.UNLIMITED)
+
+    /**
+     * Fetches credentials and connects; only from [ConnectionState.DISCONNECTED]. The first
+     * start may use the token source's cache, every later start fetches a fresh token.
+     *
+     * @return success once connected; otherwise a [SessionException]:
+     *   [SessionException.Connection] (its `tokenSource` is the token source's error when
+     *   getting credentials failed), [SessionException.NotDisconnected], or
+     *   [SessionException.Cancelled] if [end] was called meanwhile.
+     */
+    suspend fun start(): Result<Unit> =
+        try {
+            native.start()
+            Result.success(Unit)
+        } catch (error: SessionException) {
+            Result.failure(error)
+        }
+
+    /** Leaves the room, keeping the messages; cancels a [start] in progress. */
+    suspend fun end() {
+        native.end()
+    }
+
+    /**
+     * Sends a chat message.
+     *
+     * @return the message as it appears in [messages] ([dev.sessioncore.bindings.MessageKind.SENT_CHAT]),
+     *   or a [SessionException]: [SessionException.EmptyMessage] for empty text,
+     *   [SessionException.Sender] when not connected or sending failed.
+     */
+    suspend fun send(text: String): Result<ReceivedMessage> =
+        try {
+            Result.success(native.send(text))
+        } catch (error: SessionException) {
+            Result.failure(error)
+        }
+
+    /** Clears [error]. */
+    fun dismissError() {
+        native.dismissError()
+    }
+
+    /** The messages, to save (for example across process death) and [restoreMessageHistory] later. */
+    fun messageHistory(): List<ReceivedMessage> = native.messageHistory()
+
+    /** Replaces the messages ([messages] follows with a [SessionEvent.MessagesReset]). */
+    fun restoreMessageHistory(history: List<ReceivedMessage>) {
+        native.restoreMessageHistory(history)
+    }
+
+    /**
+     * Stops observing, completes [events] collections and releases the native session.
+     * Idempotent. Call [end] first to leave the room cleanly.
+     */
+    override fun close() {
+        val channels =
+            synchronized(lock) {
+                if (closed) return
+                closed = true
+                eventChannels.toList().also { eventChannels.clear() }
+            }
+        observation.cancel()
+        observation.close()
+        channels.forEach { it.close() }
+        native.close()
+    }
+
+    /** Not the token, the messages or the error: only the connection state. */
+    override fun toString(): String = "Session(connectionState=${connectionState.value})"
+
+    companion object {
+        /** A session that asks [tokenSource] to dispatch the agent [agentName] (with [agentMetadata]). */
+        fun withAgent(
+            tokenSource: TokenSource,
+            agentName: String,
+            agentMetadata: String? = null,
+            options: SessionOptions = SessionOptions(),
+        ): Session = Session(AgentSession.withAgent(tokenSource, agentName, agentMetadata, options))
+
+        /**
+         * A session whose room is played by [script] instead of LiveKit: for previews, UI tests
+         * and demos. Credentials are still fetched from [tokenSource] with [request].
+         *
+         * ```
+         * val session = Session.scripted(
+         *     TokenSource.fromLiteral("wss://preview.invalid", "preview"),
+         *     Script().agentJoins("agent").agentState("listening").agentTurn("Hi! How can I help?"),
+         * )
+         * ```
+         */
+        fun scripted(
+            tokenSource: TokenSource,
+            script: Script,
+            request: TokenRequestOptions = TokenRequestOptions(),
+            options: SessionOptions = SessionOptions(),
+        ): Session = Session(AgentSession.scripted(tokenSource, script, request, options))
+    }
+}
+
+/**
+ * Applies session events to the state flows. Called on one Rust task, in order; each update is
+ * atomic, so readers on other threads see consistent values.
+ */
+private class StateMirror(
+    private val connectionState: MutableStateFlow<ConnectionState>,
+    private val isConnected: MutableStateFlow<Boolean>,
+    private val agent: MutableStateFlow<Agent>,
+    private val messages: MutableStateFlow<List<ReceivedMessage>>,
+    private val error: MutableStateFlow<SessionException?>,
+) : SessionListener {
+    override fun onEvent(event: SessionEvent) {
+        when (event) {
+            is SessionEvent.ConnectionStateChanged -> {
+                connectionState.value = event.state
+                // Rust's `AgentSession.is_connected`: connected or reconnecting.
+                isConnected.value =
+                    event.state == ConnectionState.CONNECTED || event.state == ConnectionState.RECONNECTING
+            }
+            is SessionEvent.AgentChanged -> agent.value = event.agent
+            is SessionEvent.ErrorChanged -> error.value = event.error
+            is SessionEvent.MessageAdded ->
+                messages.update { list ->
+                    val index = event.index.toInt()
+                    if (index < list.size) {
+                        list.toMutableList().apply { add(index, event.message) }
+                    } else {
+                        list + event.message
+                    }
+                }
+            is SessionEvent.MessageUpdated ->
+                messages.update { list ->
+                    val index = event.index.toInt()
+                    if (index < list.size) {
+                        list.toMutableList().apply { set(index, event.message) }
+                    } else {
+                        list
+                    }
+                }
+            is SessionEvent.MessagesReset -> messages.value = event.messages.toList()
+        }
+    }
+}
