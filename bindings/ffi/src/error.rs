@@ -4,8 +4,9 @@
 
 use session::ConnectionError;
 
-/// Why a token source could not produce credentials.
+/// Why a token source could not produce credentials. Its description is the Rust message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum TokenSourceError {
     /// The source is misconfigured (invalid URL, header or sandbox ID): fix the configuration.
     #[error("invalid token source configuration: {reason}")]
@@ -79,8 +80,10 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TokenSourceError {
     }
 }
 
-/// Why a session call failed, or the session's current error.
+/// Why a session call failed, or the session's current error. Its description is the Rust
+/// message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum SessionError {
     /// Starting failed (credentials or connect) or the connection was lost.
     #[error("connection failed: {reason}")]

@@ -10,7 +10,7 @@ use crate::{
     error::SessionError,
     runtime::{self, runtime},
     script::Script,
-    task_handle::TaskHandle,
+    task_handle::{Gate, TaskHandle},
     token_source::{TokenRequestOptions, TokenSource},
 };
 
@@ -413,13 +413,15 @@ impl AgentSession {
     /// is cancelled or dropped.
     pub fn observe(&self, listener: Arc<dyn SessionListener>) -> Arc<TaskHandle> {
         let mut events = self.inner.subscribe();
+        let gate = Gate::default();
+        let open = gate.clone();
         let task = runtime().spawn(async move {
             while let Some(event) = events.next().await {
                 if let Some(event) = SessionEvent::from_core(event) {
-                    listener.on_event(event);
+                    open.call(|| listener.on_event(event));
                 }
             }
         });
-        TaskHandle::for_task(task.abort_handle())
+        TaskHandle::for_task(task.abort_handle(), gate)
     }
 }

@@ -1,6 +1,12 @@
 //! `TaskHandle`: stops an observation when cancelled or dropped.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 /// What a handle stops.
 #[derive(Debug)]
@@ -18,17 +24,44 @@ enum Stoppable {
 #[derive(Debug, uniffi::Object)]
 pub struct TaskHandle {
     stoppable: Mutex<Option<Stoppable>>,
+    gate: Gate,
 }
 
 impl TaskHandle {
-    pub(crate) fn for_task(task: tokio::task::AbortHandle) -> Arc<Self> {
-        Arc::new(Self { stoppable: Mutex::new(Some(Stoppable::Task(task))) })
+    pub(crate) fn for_task(task: tokio::task::AbortHandle, gate: Gate) -> Arc<Self> {
+        Arc::new(Self { stoppable: Mutex::new(Some(Stoppable::Task(task))), gate })
     }
 
-    pub(crate) fn for_subscription(subscription: token_source::Subscription) -> Arc<Self> {
+    pub(crate) fn for_subscription(
+        subscription: token_source::Subscription,
+        gate: Gate,
+    ) -> Arc<Self> {
         Arc::new(Self {
             stoppable: Mutex::new(Some(Stoppable::Subscription { _held: subscription })),
+            gate,
         })
+    }
+}
+
+/// Lets callbacks through until its handle is cancelled, so that no callback starts after
+/// `cancel()` returns (an aborted task or a removed observer could otherwise deliver one more
+/// event that was already on its way). Also keeps a throwing foreign callback from unwinding
+/// into Rust: the event is dropped and later events are still delivered.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Gate(Arc<AtomicBool>);
+
+impl Gate {
+    /// Calls `callback` unless the handle was cancelled.
+    pub(crate) fn call(&self, callback: impl FnOnce()) {
+        if self.0.load(Ordering::Acquire) {
+            return;
+        }
+        // A foreign exception surfaces as a panic; one bad event must not end the observation.
+        let _ = catch_unwind(AssertUnwindSafe(callback));
+    }
+
+    fn close(&self) {
+        self.0.store(true, Ordering::Release);
     }
 }
 
@@ -36,6 +69,7 @@ impl TaskHandle {
 impl TaskHandle {
     /// Stops the observer. Idempotent.
     pub fn cancel(&self) {
+        self.gate.close();
         let stoppable = self.stoppable.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(Stoppable::Task(task)) = stoppable {
             task.abort();
@@ -52,5 +86,27 @@ impl TaskHandle {
 impl Drop for TaskHandle {
     fn drop(&mut self) {
         self.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    #[test]
+    fn a_closed_gate_lets_nothing_through_and_a_panic_is_contained() {
+        let gate = Gate::default();
+        let calls = AtomicUsize::new(0);
+        gate.call(|| panic!("a foreign exception"));
+        gate.call(|| {
+            calls.fetch_add(1, Ordering::SeqCst);
+        });
+        gate.close();
+        gate.call(|| {
+            calls.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -4,7 +4,11 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use token_source::{CacheOptions, DevelopmentTokenServerOptions, EndpointOptions, RefreshAhead};
 
-use crate::{error::TokenSourceError, runtime, task_handle::TaskHandle};
+use crate::{
+    error::TokenSourceError,
+    runtime::{self, runtime},
+    task_handle::{Gate, TaskHandle},
+};
 
 /// What to ask a token source for. Every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
@@ -253,7 +257,8 @@ impl From<&token_source::CacheEvent> for CacheEvent {
     }
 }
 
-/// Receives cache events, on a Rust thread.
+/// Receives cache events on the thread that caused them: a Rust thread for upstream fetches,
+/// the calling thread for hits and `invalidate()`.
 #[uniffi::export(foreign)]
 pub trait CacheObserver: Send + Sync {
     /// Called for every cache event; keep it quick.
@@ -271,6 +276,16 @@ pub struct TokenSource {
 impl TokenSource {
     fn wrap(inner: token_source::TokenSource) -> Arc<Self> {
         Arc::new(Self { inner })
+    }
+
+    /// The core's cache hit path, inside the crate's runtime (a hit may start a background
+    /// refresh).
+    fn cached_hit(
+        &self,
+        options: &token_source::TokenRequestOptions,
+    ) -> Option<Arc<TokenSourceResponse>> {
+        let _runtime = runtime().enter();
+        self.inner.try_cached(options).map(|response| Arc::new(TokenSourceResponse(response)))
     }
 }
 
@@ -333,10 +348,20 @@ impl TokenSource {
         &self,
         options: TokenRequestOptions,
     ) -> Result<Arc<TokenSourceResponse>, TokenSourceError> {
-        let source = self.inner.clone();
         let options = options.into();
+        // A hit is answered in the first poll, without a hop to the runtime's threads.
+        if let Some(hit) = self.cached_hit(&options) {
+            return Ok(hit);
+        }
+        let source = self.inner.clone();
         let response = runtime::run(async move { source.fetch(&options).await }).await?;
         Ok(Arc::new(TokenSourceResponse(response)))
+    }
+
+    /// The cached response for `options` if it is valid, synchronously (`None`: `fetch` would
+    /// call the source). The cheapest way to get a cached token from Swift or Kotlin.
+    pub fn fetch_cached(&self, options: TokenRequestOptions) -> Option<Arc<TokenSourceResponse>> {
+        self.cached_hit(&options.into())
     }
 
     /// Fetches fresh credentials, bypassing (and then updating) the cache.
@@ -391,8 +416,11 @@ impl TokenSource {
 
     /// Calls `observer` for every cache event until the handle is cancelled or dropped.
     pub fn observe_cache(&self, observer: Arc<dyn CacheObserver>) -> Arc<TaskHandle> {
-        let subscription = self.inner.subscribe(move |event| observer.on_event(event.into()));
-        TaskHandle::for_subscription(subscription)
+        let gate = Gate::default();
+        let open = gate.clone();
+        let subscription =
+            self.inner.subscribe(move |event| open.call(|| observer.on_event(event.into())));
+        TaskHandle::for_subscription(subscription, gate)
     }
 }
 

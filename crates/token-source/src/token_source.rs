@@ -200,6 +200,13 @@ impl TokenSource {
         }
     }
 
+    /// The cached response for `options` if it is valid, synchronously; `None` when
+    /// [`fetch`](Self::fetch) would call the source (always `None` without a cache). For callers
+    /// that want to avoid an async round trip on a hit, such as the Swift and Kotlin bindings.
+    pub fn try_cached(&self, options: &TokenRequestOptions) -> Option<TokenSourceResponse> {
+        self.inner.cache.as_ref()?.try_cached(options)
+    }
+
     /// Fetches fresh credentials, bypassing the cache, and caches them. A failure leaves the
     /// cache as it was. A session uses this for every start after the first, because an agent
     /// is only dispatched into a room when it is created.

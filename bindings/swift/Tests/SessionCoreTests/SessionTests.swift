@@ -271,4 +271,12 @@ final class SessionTests: XCTestCase {
         let states: [ConnectionState] = [.disconnected, .connecting, .connected, .reconnecting, .disconnecting]
         XCTAssertEqual(states.filter(\.isConnected), [.connected, .reconnecting])
     }
+
+    func testErrorsDescribeThemselvesWithTheRustMessage() {
+        XCTAssertEqual(SessionError.EmptyMessage.localizedDescription, "the message is empty")
+        XCTAssertEqual(
+            TokenSourceError.Http(status: 401, reason: "no").localizedDescription,
+            "the token endpoint answered HTTP 401: no"
+        )
+    }
 }

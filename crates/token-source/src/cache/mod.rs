@@ -277,20 +277,17 @@ impl CachingTokenSource {
     /// Returns the cached response for `options` if it is valid, else fetches one (sharing an
     /// upstream fetch already in flight for equal options) and caches it.
     pub async fn fetch(&self, options: &TokenRequestOptions) -> FetchResult {
-        let key = self.inner.key(options);
-        let now = self.inner.clock.now();
-        let reason = match self.inner.store.get(key) {
-            None => MissReason::NotCached,
-            Some(entry) => match self.inner.check(&entry, now) {
-                Ok(()) => {
-                    self.inner.observers.emit(CacheEvent::Hit);
-                    self.inner.maybe_refresh(&entry, now);
-                    return Ok(entry.response().clone());
-                }
-                Err(reason) => reason,
-            },
-        };
-        self.inner.fetch_upstream(key, reason).await
+        match self.inner.lookup(options) {
+            Ok(response) => Ok(response),
+            Err(reason) => self.inner.fetch_upstream(self.inner.key(options), reason).await,
+        }
+    }
+
+    /// The cached response for `options` if it is valid, without going upstream: the hit path
+    /// of [`fetch`](Self::fetch), synchronous (a hit is reported and may start a refresh, as in
+    /// `fetch`). `None` means `fetch` would go upstream.
+    pub fn try_cached(&self, options: &TokenRequestOptions) -> Option<TokenSourceResponse> {
+        self.inner.lookup(options).ok()
     }
 
     /// Fetches a fresh response for `options` without looking at the cache, and caches it.
@@ -365,6 +362,19 @@ impl CacheInner {
 
     fn lock_flights(&self) -> MutexGuard<'_, Flights> {
         self.flights.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The valid cached response for `options`, or why there is none.
+    fn lookup(
+        self: &Arc<Self>,
+        options: &TokenRequestOptions,
+    ) -> Result<TokenSourceResponse, MissReason> {
+        let now = self.clock.now();
+        let entry = self.store.get(self.key(options)).ok_or(MissReason::NotCached)?;
+        self.check(&entry, now)?;
+        self.observers.emit(CacheEvent::Hit);
+        self.maybe_refresh(&entry, now);
+        Ok(entry.response().clone())
     }
 
     /// Whether `entry` (whose options match) may be served at `now`.

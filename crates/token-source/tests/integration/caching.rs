@@ -842,3 +842,23 @@ fn block_on_without_runtime<F: Future>(future: F) -> F::Output {
         }
     }
 }
+
+#[tokio::test]
+async fn try_cached_answers_hits_synchronously_and_never_goes_upstream() {
+    let upstream = Upstream::valid_tokens();
+    let clock = ManualClock::starting_now();
+    let source = TokenSource::from_configurable(upstream.clone())
+        .with_cache(CacheOptions::new().with_clock(clock.clone()));
+    let events = Events::default();
+    let _subscription = source.subscribe(events.observer());
+    assert_eq!(source.try_cached(&room("a")), None, "nothing cached yet");
+    assert_eq!(upstream.calls(), 0);
+    let fetched = source.fetch(&room("a")).await.unwrap();
+    assert_eq!(source.try_cached(&room("a")), Some(fetched));
+    assert_eq!(source.try_cached(&room("b")), None, "other options");
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(source.try_cached(&room("a")), None, "expired");
+    assert_eq!(upstream.calls(), 1);
+    assert_eq!(events.take(), ["miss:not cached", "stored", "hit"]);
+    assert_eq!(TokenSource::literal("wss://x", "t").try_cached(&room("a")), None, "no cache");
+}

@@ -25,8 +25,9 @@ import kotlinx.coroutines.flow.callbackFlow
 // redaction all live in Rust); these functions only adapt Kotlin idioms: `Result`, `suspend`
 // lambdas, `Flow` and `kotlin.time.Duration`.
 //
-// Threading: every suspend function here may be called from any dispatcher; the work runs on the
-// Rust runtime's threads and the coroutine is resumed through its own dispatcher. Coroutine
+// Threading: every suspend function here may be called from any dispatcher; a cache hit is
+// answered on the calling thread, other work runs on the Rust runtime's threads and the coroutine
+// is resumed through its own dispatcher. Coroutine
 // cancellation is NOT forwarded to Rust: cancelling a coroutine suspended in `fetch` stops the
 // wait, while the upstream fetch it started still completes (and is cached) in Rust.
 
@@ -136,7 +137,9 @@ fun TokenSource.Companion.fromSandboxTokenServer(
 /**
  * [TokenSource.fetch] as a [Result], for `if (result.isFailure)` style code. A failure is always
  * a [TokenSourceException]; anything else (for example using a closed source, an
- * `IllegalStateException`) and [CancellationException] are thrown, not wrapped.
+ * `IllegalStateException`) and [CancellationException] are thrown, not wrapped. (A cache hit is
+ * answered in Rust without leaving the calling thread; [TokenSource.fetchCached] is the
+ * synchronous variant, which returns `null` instead of calling the source.)
  */
 suspend fun TokenSource.fetchResult(
     options: TokenRequestOptions = TokenRequestOptions(),
@@ -153,7 +156,8 @@ suspend fun TokenSource.fetchResult(
  * the collection cancels its [dev.sessioncore.bindings.TaskHandle]. A source without a cache
  * (see [TokenSource.isCached]) emits nothing.
  *
- * Events are produced on the thread that caused them: fetch events on the Rust runtime's threads,
+ * Events are produced on the thread that caused them: upstream fetch events on the Rust runtime's
+ * threads, [CacheEvent.Hit] on the thread that called `fetch` (a hit is answered synchronously),
  * [CacheEvent.Invalidated] on the thread that called [TokenSource.invalidate]. They are buffered
  * without bound and delivered in the order they were produced, in the collector's context. The
  * observer is registered when collection starts: events before that are not replayed.

@@ -180,6 +180,20 @@ class TokenSourceTest : FfiTest() {
     }
 
     @Test
+    fun fetchCachedAnswersHitsSynchronouslyAndNeverCallsTheSource() = test {
+        val counting = CountingSource()
+        val source = counting.source
+        assertNull(source.fetchCached(FULL_OPTIONS), "nothing cached yet")
+        assertEquals(0, counting.calls.get())
+        val fetched = source.fetch(FULL_OPTIONS).participantToken()
+        assertEquals(fetched, assertNotNull(source.fetchCached(FULL_OPTIONS)).participantToken())
+        assertNull(source.fetchCached(TokenRequestOptions(roomName = "another room")))
+        assertEquals(fetched, source.fetchResult(FULL_OPTIONS).getOrThrow().participantToken())
+        assertEquals(1, counting.calls.get())
+        assertNull(TokenSource.fromLiteral("wss://x", "t").fetchCached(TokenRequestOptions()), "no cache")
+    }
+
+    @Test
     fun refetchBypassesAndUpdatesTheCache() = test {
         val counting = CountingSource()
         val source = counting.source

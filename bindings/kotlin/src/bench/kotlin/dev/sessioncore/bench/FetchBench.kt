@@ -3,6 +3,7 @@ package dev.sessioncore.bench
 import dev.sessioncore.bindings.TokenRequestOptions
 import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TokenSourceResponse
+import dev.sessioncore.fetchResult
 import dev.sessioncore.fromCustom
 import dev.sessioncore.fromLiteral
 import java.util.Base64
@@ -51,6 +52,12 @@ fun main() {
             },
             measure("cached `fetch` + `participantToken()` + `close()` (what a caller does)", warmup, batches, batchSize) {
                 check(custom.fetch(options).use { it.participantToken() } == token)
+            },
+            measure("cached `fetchCached` (synchronous, + `close()`)", warmup, batches, batchSize) {
+                checkNotNull(custom.fetchCached(options)).close()
+            },
+            measure("cached `fetchResult` (the Kotlin `Result` wrapper, + `close()`)", warmup, batches, batchSize) {
+                custom.fetchResult(options).getOrThrow().close()
             },
             measure("floor: one synchronous exported method, `isCached()`", warmup, batches, batchSize) {
                 check(custom.isCached())
