@@ -45,6 +45,25 @@ class SessionListenerTest : FfiTest() {
     private val literal = TokenSource.fromLiteral("wss://scripted.invalid", "token")
 
     @Test
+    fun aListenerThatThrowsKeepsGettingLaterEvents() = test {
+        val script = Script().agentJoins("agent-1").agentState("listening")
+        AgentSession.scripted(literal, script).use { session ->
+            val received = RecordingListener()
+            val throwing = object : SessionListener {
+                override fun onEvent(event: SessionEvent) {
+                    received.onEvent(event)
+                    throw IllegalStateException("a bug in the app's listener")
+                }
+            }
+            val handle = session.observe(throwing)
+            session.start()
+            // Every event still arrives, although each call threw.
+            received.takeUntil { it is SessionEvent.AgentChanged && it.agent.state == AgentState.LISTENING }
+            handle.cancel()
+        }
+    }
+
+    @Test
     fun listenersGetTheSnapshotThenEveryChangeInOrderOnRustThreads() = test {
         val script = Script().agentJoins("agent-1").agentState("idle").agentState("listening")
         AgentSession.scripted(literal, script).use { session ->
