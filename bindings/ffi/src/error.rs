@@ -144,6 +144,25 @@ impl From<session::SessionError> for SessionError {
     }
 }
 
+/// An exception thrown by an app's listener, observer or chat responder. Rust drops that one
+/// event (or reply) and carries on; the exception never unwinds into Rust.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
+pub enum CallbackError {
+    /// The callback threw.
+    #[error("the app's callback failed: {reason}")]
+    Failed {
+        /// What it threw.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        CallbackError::Failed { reason: error.reason }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

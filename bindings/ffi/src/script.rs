@@ -5,11 +5,13 @@ use std::{
     time::Duration,
 };
 
+use crate::error::CallbackError;
+
 /// Answers the user's chat in a script.
 #[uniffi::export(foreign)]
 pub trait ChatResponder: Send + Sync {
-    /// The script to play when the user sends `text`.
-    fn reply(&self, text: String) -> Arc<Script>;
+    /// The script to play when the user sends `text` (nothing, if it throws).
+    fn reply(&self, text: String) -> Result<Arc<Script>, CallbackError>;
 }
 
 /// What a scripted room does after the session connects. Every builder method returns a new
@@ -105,7 +107,12 @@ impl Script {
 
     /// When the user sends chat, plays `responder`'s script.
     pub fn on_chat(&self, responder: Arc<dyn ChatResponder>) -> Arc<Self> {
-        self.then(|script| script.on_chat(move |text| responder.reply(text.to_owned()).core()))
+        self.then(|script| {
+            script.on_chat(move |text| match responder.reply(text.to_owned()) {
+                Ok(reply) => reply.core(),
+                Err(_) => session::Script::new(),
+            })
+        })
     }
 }
 

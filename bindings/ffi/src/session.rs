@@ -7,7 +7,7 @@ use std::{
 };
 
 use crate::{
-    error::SessionError,
+    error::{CallbackError, SessionError},
     runtime::{self, runtime},
     script::Script,
     task_handle::{Gate, TaskHandle},
@@ -289,7 +289,7 @@ impl SessionEvent {
 #[uniffi::export(foreign)]
 pub trait SessionListener: Send + Sync {
     /// Called for every change; the first calls describe the current state.
-    fn on_event(&self, event: SessionEvent);
+    fn on_event(&self, event: SessionEvent) -> Result<(), CallbackError>;
 }
 
 /// An agent conversation in a LiveKit room (the `Session` of LiveKit's SDKs).

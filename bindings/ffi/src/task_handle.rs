@@ -45,18 +45,18 @@ impl TaskHandle {
 
 /// Lets callbacks through until its handle is cancelled, so that no callback starts after
 /// `cancel()` returns (an aborted task or a removed observer could otherwise deliver one more
-/// event that was already on its way). Also keeps a throwing foreign callback from unwinding
-/// into Rust: the event is dropped and later events are still delivered.
+/// event that was already on its way). A callback that fails (a foreign exception arrives as a
+/// `CallbackError`) or panics loses that one event; later events are still delivered.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Gate(Arc<AtomicBool>);
 
 impl Gate {
     /// Calls `callback` unless the handle was cancelled.
-    pub(crate) fn call(&self, callback: impl FnOnce()) {
+    pub(crate) fn call<E>(&self, callback: impl FnOnce() -> Result<(), E>) {
         if self.0.load(Ordering::Acquire) {
             return;
         }
-        // A foreign exception surfaces as a panic; one bad event must not end the observation.
+        // One bad event must not end the observation.
         let _ = catch_unwind(AssertUnwindSafe(callback));
     }
 
@@ -99,14 +99,15 @@ mod tests {
     fn a_closed_gate_lets_nothing_through_and_a_panic_is_contained() {
         let gate = Gate::default();
         let calls = AtomicUsize::new(0);
-        gate.call(|| panic!("a foreign exception"));
-        gate.call(|| {
+        let count = || {
             calls.fetch_add(1, Ordering::SeqCst);
-        });
+            Ok::<(), ()>(())
+        };
+        gate.call(|| -> Result<(), ()> { panic!("a bug") });
+        gate.call(|| Err::<(), _>("a foreign exception"));
+        gate.call(count);
         gate.close();
-        gate.call(|| {
-            calls.fetch_add(1, Ordering::SeqCst);
-        });
+        gate.call(count);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use token_source::{CacheOptions, DevelopmentTokenServerOptions, EndpointOptions, RefreshAhead};
 
 use crate::{
-    error::TokenSourceError,
+    error::{CallbackError, TokenSourceError},
     runtime::{self, runtime},
     task_handle::{Gate, TaskHandle},
 };
@@ -262,7 +262,7 @@ impl From<&token_source::CacheEvent> for CacheEvent {
 #[uniffi::export(foreign)]
 pub trait CacheObserver: Send + Sync {
     /// Called for every cache event; keep it quick.
-    fn on_event(&self, event: CacheEvent);
+    fn on_event(&self, event: CacheEvent) -> Result<(), CallbackError>;
 }
 
 /// Where a session gets its credentials. Literal sources never cache; custom, endpoint and
