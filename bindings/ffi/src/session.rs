@@ -66,6 +66,26 @@ impl From<session::ConnectionState> for ConnectionState {
     }
 }
 
+#[uniffi::export]
+impl ConnectionState {
+    /// In the room: connected or reconnecting (the rule of `AgentSession.isConnected`).
+    pub fn is_connected(&self) -> bool {
+        session::ConnectionState::from(*self).is_connected()
+    }
+}
+
+impl From<ConnectionState> for session::ConnectionState {
+    fn from(state: ConnectionState) -> Self {
+        match state {
+            ConnectionState::Disconnected => session::ConnectionState::Disconnected,
+            ConnectionState::Connecting => session::ConnectionState::Connecting,
+            ConnectionState::Connected => session::ConnectionState::Connected,
+            ConnectionState::Reconnecting => session::ConnectionState::Reconnecting,
+            ConnectionState::Disconnecting => session::ConnectionState::Disconnecting,
+        }
+    }
+}
+
 /// What the agent is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum AgentState {

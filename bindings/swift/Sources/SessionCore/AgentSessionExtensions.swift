@@ -26,18 +26,6 @@ extension AgentSession {
     }
 }
 
-extension ConnectionState {
-    /// In the room: connected or reconnecting. The rule of the Rust `ConnectionState::is_connected`
-    /// (the same as `AgentSession.isConnected()` for the current state).
-    public var isConnected: Bool {
-        switch self {
-        case .connected, .reconnecting:
-            return true
-        case .disconnected, .connecting, .disconnecting:
-            return false
-        }
-    }
-}
 
 extension Agent {
     /// What the agent is doing: `state`, under the name LiveKit's Swift SDK uses

@@ -169,7 +169,7 @@ public final class Session: ObservableObject {
 
     /// In the room: connected or reconnecting.
     public var isConnected: Bool {
-        connectionState.isConnected
+        connectionState.isConnected()
     }
 
     /// Fetches credentials and connects (only from `.disconnected`); a failure is reported in

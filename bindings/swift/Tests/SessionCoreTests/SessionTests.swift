@@ -269,7 +269,7 @@ final class SessionTests: XCTestCase {
 
     func testConnectionStateIsConnectedMatchesRust() {
         let states: [ConnectionState] = [.disconnected, .connecting, .connected, .reconnecting, .disconnecting]
-        XCTAssertEqual(states.filter(\.isConnected), [.connected, .reconnecting])
+        XCTAssertEqual(states.filter { $0.isConnected() }, [.connected, .reconnecting])
     }
 
     func testErrorsDescribeThemselvesWithTheRustMessage() {

@@ -280,9 +280,8 @@ private class StateMirror(
         when (event) {
             is SessionEvent.ConnectionStateChanged -> {
                 connectionState.value = event.state
-                // Rust's `AgentSession.is_connected`: connected or reconnecting.
-                isConnected.value =
-                    event.state == ConnectionState.CONNECTED || event.state == ConnectionState.RECONNECTING
+                // The rule lives in Rust: connected or reconnecting.
+                isConnected.value = event.state.isConnected()
             }
             is SessionEvent.AgentChanged -> agent.value = event.agent
             is SessionEvent.ErrorChanged -> error.value = event.error

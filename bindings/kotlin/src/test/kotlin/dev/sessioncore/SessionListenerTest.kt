@@ -45,6 +45,14 @@ class SessionListenerTest : FfiTest() {
     private val literal = TokenSource.fromLiteral("wss://scripted.invalid", "token")
 
     @Test
+    fun connectedMeansConnectedOrReconnecting() {
+        assertEquals(
+            listOf(ConnectionState.CONNECTED, ConnectionState.RECONNECTING),
+            ConnectionState.entries.filter { it.isConnected() },
+        )
+    }
+
+    @Test
     fun aListenerThatThrowsKeepsGettingLaterEvents() = test {
         val script = Script().agentJoins("agent-1").agentState("listening")
         AgentSession.scripted(literal, script).use { session ->
