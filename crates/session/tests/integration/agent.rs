@@ -8,11 +8,7 @@ use session::{
 };
 use token_source::TokenSource;
 
-use crate::support::{URL, harness, harness_with, token};
-
-fn literal() -> TokenSource {
-    TokenSource::literal(URL, token("user", None))
-}
+use crate::support::{URL, harness, harness_with, literal, token};
 
 /// A token that dispatches an agent, so the agent timeout applies.
 fn dispatching() -> TokenSource {

@@ -14,11 +14,7 @@ use session::{
 use token_source::{TokenRequestOptions, TokenSource, TokenSourceError, TokenSourceResponse};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::support::{URL, counting_source, harness, harness_with, token};
-
-fn literal() -> TokenSource {
-    TokenSource::literal(URL, token("user", None))
-}
+use crate::support::{URL, counting_source, harness, harness_with, literal, token};
 
 #[tokio::test(start_paused = true)]
 async fn start_connects_and_end_disconnects() {

@@ -7,13 +7,8 @@ use session::{
     ScriptedAgent, SessionError, SessionEvent, TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC,
     TextStreamInfo, TransportError, TransportEvent,
 };
-use token_source::TokenSource;
 
-use crate::support::{Harness, URL, harness, token};
-
-fn literal() -> TokenSource {
-    TokenSource::literal(URL, token("user", None))
-}
+use crate::support::{Harness, harness, literal};
 
 async fn connected(script: Script) -> Harness {
     let mut h = harness(script, literal());

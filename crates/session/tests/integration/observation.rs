@@ -4,13 +4,8 @@ use session::{
     AgentState, ConnectionState, Script, ScriptedAgent, SessionEvent, TRANSCRIPTION_TOPIC,
     TextStreamInfo, TransportEvent,
 };
-use token_source::TokenSource;
 
-use crate::support::{URL, harness, name, token};
-
-fn literal() -> TokenSource {
-    TokenSource::literal(URL, token("user", None))
-}
+use crate::support::{harness, literal, name};
 
 #[tokio::test(start_paused = true)]
 async fn a_subscription_starts_with_the_current_state() {

@@ -35,6 +35,11 @@ pub(crate) fn token(identity: &str, agent: Option<&str>) -> String {
     token.to_jwt().expect("minting a token")
 }
 
+/// A literal source with a real token that dispatches no agent.
+pub(crate) fn literal() -> TokenSource {
+    TokenSource::literal(URL, token("user", None))
+}
+
 /// A custom (cached) token source that counts its calls and mints a fresh token each time.
 pub(crate) fn counting_source(agent: Option<&'static str>) -> (TokenSource, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
