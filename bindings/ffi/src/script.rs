@@ -90,6 +90,16 @@ impl Script {
         self.then(|script| script.user_says(&text))
     }
 
+    /// An agent transcript stream that sends `text`, then fails with `reason` (a receiver error).
+    pub fn agent_stream_fails(&self, text: String, reason: String) -> Arc<Self> {
+        self.then(|script| script.agent_stream_fails(&text, &reason))
+    }
+
+    /// Enabling the microphone fails with `reason` (a media error; the session stays connected).
+    pub fn with_microphone_unavailable(&self, reason: String) -> Arc<Self> {
+        self.then(|script| script.with_microphone_unavailable(&reason))
+    }
+
     /// The agent leaves.
     pub fn agent_leaves(&self) -> Arc<Self> {
         self.then(session::Script::agent_leaves)

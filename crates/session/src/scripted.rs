@@ -87,6 +87,7 @@ enum Step {
     AgentJoins(ScriptedAgent),
     AgentState(String),
     AgentSays(String),
+    AgentStreamFails { text: String, reason: String },
     UserSays(String),
     AgentLeaves,
     Reconnect,
@@ -105,6 +106,7 @@ pub struct Script {
     word_interval: Duration,
     thinking_time: Duration,
     reply: Option<Reply>,
+    microphone_error: Option<TransportError>,
 }
 
 impl Default for Script {
@@ -115,6 +117,7 @@ impl Default for Script {
             word_interval: Duration::from_millis(60),
             thinking_time: Duration::from_millis(400),
             reply: None,
+            microphone_error: None,
         }
     }
 }
@@ -183,6 +186,21 @@ impl Script {
     /// The agent's speech transcript: one `lk.transcription` stream, word by word, then closed.
     pub fn agent_says(mut self, text: &str) -> Self {
         self.steps.push(Step::AgentSays(text.to_owned()));
+        self
+    }
+
+    /// An agent transcript stream that sends `text` and then fails with `reason` (the session
+    /// reports a receiver error and keeps the text).
+    pub fn agent_stream_fails(mut self, text: &str, reason: &str) -> Self {
+        self.steps
+            .push(Step::AgentStreamFails { text: text.to_owned(), reason: reason.to_owned() });
+        self
+    }
+
+    /// The room has no usable microphone: enabling it fails with `reason` (the session reports
+    /// a media error and stays connected).
+    pub fn with_microphone_unavailable(mut self, reason: &str) -> Self {
+        self.microphone_error = Some(TransportError::failed(reason));
         self
     }
 
@@ -261,7 +279,11 @@ struct ControllerState {
 impl ScriptedTransport {
     /// Plays `script` on every connect.
     pub fn new(script: Script) -> Self {
-        Self { script, shared: Arc::default() }
+        let state = ControllerState {
+            microphone_error: script.microphone_error.clone(),
+            ..ControllerState::default()
+        };
+        Self { script, shared: Arc::new(Mutex::new(state)) }
     }
 
     /// The local participant's identity (default [`DEFAULT_LOCAL_IDENTITY`]).
@@ -499,6 +521,23 @@ impl Player {
                 }
                 let Some(room) = self.room.upgrade() else { return false };
                 room.emit(TransportEvent::TextStreamClosed { stream_id, attributes, error: None })
+            }
+            Step::AgentStreamFails { text, reason } => {
+                let agent = agent_mut(&mut lock(&room.participants)).map(|a| a.identity.clone());
+                let Some(agent) = agent else { return true };
+                let stream_id = room.next_id("stream");
+                let info = TextStreamInfo::new(&stream_id, TRANSCRIPTION_TOPIC, agent);
+                let attributes = info.attributes.clone();
+                room.emit(TransportEvent::TextStreamOpened(info))
+                    && room.emit(TransportEvent::TextStreamChunk {
+                        stream_id: stream_id.clone(),
+                        text,
+                    })
+                    && room.emit(TransportEvent::TextStreamClosed {
+                        stream_id,
+                        attributes,
+                        error: Some(reason),
+                    })
             }
             Step::UserSays(text) => {
                 let segment = room.next_id("segment");

@@ -188,8 +188,7 @@ async fn the_microphone_is_optional_and_its_failure_keeps_the_session() {
     h.session.start().await.unwrap();
     assert!(!h.controller.microphone_enabled());
 
-    let mut h = harness(Script::new(), literal());
-    h.controller.fail_microphone(Some(TransportError::failed("no permission")));
+    let mut h = harness(Script::new().with_microphone_unavailable("no permission"), literal());
     h.session.start().await.unwrap();
     assert!(h.session.is_connected());
     assert!(matches!(h.session.error(), Some(SessionError::Media(_))));

@@ -242,3 +242,14 @@ async fn messages_survive_end_and_history_can_be_restored() {
     h.session.start().await.unwrap();
     assert_eq!(h.session.messages().len(), 2, "a new start keeps the history");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_script_can_fail_a_stream() {
+    let script = Script::new()
+        .agent_joins(ScriptedAgent::new("agent"))
+        .agent_stream_fails("cut", "stream reset");
+    let mut h = connected(script).await;
+    let names = h.until(|e| matches!(e, SessionEvent::ErrorChanged(Some(_)))).await;
+    assert_eq!(names.last().unwrap(), "error:receiving failed: stream reset");
+    assert_eq!(h.session.messages()[0].text, "cut");
+}

@@ -215,6 +215,27 @@ class SessionTest : FfiTest() {
     }
 
     @Test
+    fun anUnavailableMicrophoneIsAMediaErrorAndTheSessionStaysConnected() = test {
+        Session.scripted(literal, Script().withMicrophoneUnavailable("no permission")).use { session ->
+            assertTrue(session.start().isSuccess)
+            val error = session.error.await("the media error") { it != null }
+            assertContains(assertIs<SessionException.Media>(error).reason, "no permission")
+            assertTrue(session.isConnected.value)
+        }
+    }
+
+    @Test
+    fun aFailedStreamIsAReceiverErrorAndItsTextIsKept() = test {
+        val script = Script().agentJoins("agent-1").agentStreamFails("cut off", "stream reset")
+        Session.scripted(literal, script).use { session ->
+            assertTrue(session.start().isSuccess)
+            val error = session.error.await("the receiver error") { it != null }
+            assertEquals("stream reset", assertIs<SessionException.Receiver>(error).reason)
+            session.messages.await("the partial message") { it.singleOrNull()?.text == "cut off" }
+        }
+    }
+
+    @Test
     fun startFailsWithTheTokenSourcesTypedError() = test {
         val failing = TokenSource.fromCustom { Result.failure(TokenSourceException.Http(401u, "who are you")) }
         Session.scripted(failing, Script()).use { session ->
