@@ -11,6 +11,7 @@
 //! docs/performance.md records.
 
 use std::{
+    future::Future,
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -120,25 +121,37 @@ fn stampede(mut round: impl FnMut() -> Stampede) -> Stampede {
     rounds.swap_remove(STAMPEDE_ROUNDS / 2)
 }
 
+/// Starts `STAMPEDE_FETCHES` concurrent fetches, fetch `i` with option set `i % 10`, and
+/// waits for all of them.
+fn run_stampede<F>(
+    runtime: &tokio::runtime::Runtime,
+    calls: &AtomicUsize,
+    fetch: impl Fn(usize) -> F,
+) -> Stampede
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    runtime.block_on(async {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..STAMPEDE_FETCHES).map(|i| tokio::spawn(fetch(i))).collect();
+        for task in tasks {
+            task.await.expect("task");
+        }
+        Stampede { upstream_calls: calls.load(Ordering::SeqCst), wall: started.elapsed() }
+    })
+}
+
 fn our_stampede(runtime: &tokio::runtime::Runtime) -> Stampede {
     let calls = Arc::new(AtomicUsize::new(0));
     let source = our_source(Arc::clone(&calls), UPSTREAM_LATENCY);
     let option_sets: Vec<TokenRequestOptions> = (0..STAMPEDE_OPTION_SETS)
         .map(|i| TokenRequestOptions::new().with_room_name(format!("room-{i}")))
         .collect();
-    runtime.block_on(async {
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..STAMPEDE_FETCHES)
-            .map(|i| {
-                let source = source.clone();
-                let options = option_sets[i % STAMPEDE_OPTION_SETS].clone();
-                tokio::spawn(async move { source.fetch(&options).await.map(|_| ()) })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("task").expect("fetch");
+    run_stampede(runtime, &calls, |i| {
+        let (source, options) = (source.clone(), option_sets[i % STAMPEDE_OPTION_SETS].clone());
+        async move {
+            source.fetch(&options).await.expect("fetch");
         }
-        Stampede { upstream_calls: calls.load(Ordering::SeqCst), wall: started.elapsed() }
     })
 }
 
@@ -150,19 +163,12 @@ fn their_stampede(runtime: &tokio::runtime::Runtime) -> Stampede {
     let option_sets: Vec<TokenSourceFetchOptions> = (0..STAMPEDE_OPTION_SETS)
         .map(|i| TokenSourceFetchOptions::new().with_room_name(format!("room-{i}")))
         .collect();
-    runtime.block_on(async {
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..STAMPEDE_FETCHES)
-            .map(|i| {
-                let source = Arc::clone(&source);
-                let options = option_sets[i % STAMPEDE_OPTION_SETS].clone();
-                tokio::spawn(async move { source.fetch(&options).await.map(|_| ()) })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("task").expect("fetch");
+    run_stampede(runtime, &calls, |i| {
+        let (source, options) =
+            (Arc::clone(&source), option_sets[i % STAMPEDE_OPTION_SETS].clone());
+        async move {
+            source.fetch(&options).await.expect("fetch");
         }
-        Stampede { upstream_calls: calls.load(Ordering::SeqCst), wall: started.elapsed() }
     })
 }
 

@@ -47,26 +47,35 @@ async fn main() -> ExitCode {
     }
 }
 
-/// A token server on an ephemeral 127.0.0.1 port; returns its token URL and a shutdown guard.
-async fn local_token_server(
-    config: TokenServerConfig,
-) -> Result<(String, tokio::sync::oneshot::Sender<()>), Box<dyn Error>> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/token", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(token_server::serve(listener, config, async {
-        let _ = stopped.await;
-    }));
-    Ok((url, stop))
+/// A token server on an ephemeral 127.0.0.1 port, stopped when dropped.
+struct LocalTokenServer {
+    url: String,
+    task: tokio::task::JoinHandle<Result<(), token_server::ServeError>>,
+}
+
+impl LocalTokenServer {
+    async fn start(config: TokenServerConfig) -> Result<Self, Box<dyn Error>> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/token", listener.local_addr()?);
+        let task = tokio::spawn(token_server::serve(listener, config, std::future::pending()));
+        Ok(Self { url, task })
+    }
+}
+
+impl Drop for LocalTokenServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 async fn demo_mode<W: std::io::Write>(out: &mut Renderer<W>) -> Result<(), Box<dyn Error>> {
-    let (endpoint, stop) = local_token_server(TokenServerConfig::default()).await?;
+    let server = LocalTokenServer::start(TokenServerConfig::default()).await?;
+    let endpoint = &server.url;
     out.line(&format!("token server listening at {endpoint} (keys of livekit-server --dev)"))?;
     out.line("")?;
-    demo::token_caching(&endpoint, out).await?;
-    demo::scripted_session(&endpoint, out).await?;
-    let _ = stop.send(());
+    demo::token_caching(endpoint, out).await?;
+    demo::scripted_session(endpoint, out).await?;
+    drop(server);
     out.line("")?;
     out.line("done. Next: `cargo run -p token-server` for a standalone endpoint, or build with")?;
     out.line("`--features livekit` and set LIVEKIT_URL to talk to a real agent (see README.md).")?;
@@ -84,9 +93,10 @@ async fn livekit_mode<W: std::io::Write>(
                 .with_api_key(key.clone())
                 .with_api_secret(secret.clone())
                 .with_livekit_url(config.url.clone());
-            let (endpoint, stop) = local_token_server(server_config).await?;
-            _server = Some(stop);
-            TokenSource::endpoint(endpoint)
+            let server = LocalTokenServer::start(server_config).await?;
+            let source = TokenSource::endpoint(&server.url);
+            _server = Some(server);
+            source
         }
         Credentials::Sandbox { id } => TokenSource::development_token_server(id),
     };
