@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use session::{
-    DEFAULT_LOCAL_IDENTITY, SEGMENT_ID_ATTRIBUTE, Script, ScriptedTransport, Session, SessionEvent,
-    SessionOptions, TRANSCRIPTION_TOPIC, TextStreamInfo, TransportEvent,
+    DEFAULT_LOCAL_IDENTITY, RoomFact, SEGMENT_ID_ATTRIBUTE, Script, ScriptedTransport, Session,
+    SessionEvent, SessionOptions, TRANSCRIPTION_TOPIC,
 };
 use token_source::{TokenRequestOptions, TokenSource};
 
@@ -58,17 +58,21 @@ async fn run() {
         for segment in phase * per_phase..(phase + 1) * per_phase {
             let sender = if segment % 2 == 0 { "agent" } else { DEFAULT_LOCAL_IDENTITY };
             let stream_id = format!("stream-{segment}");
-            controller.emit(TransportEvent::TextStreamOpened(
-                TextStreamInfo::new(&stream_id, TRANSCRIPTION_TOPIC, sender)
-                    .with_attribute(SEGMENT_ID_ATTRIBUTE, format!("segment-{segment}")),
-            ));
+            controller.emit(RoomFact::StreamOpened {
+                stream_id: stream_id.clone(),
+                topic: TRANSCRIPTION_TOPIC.to_owned(),
+                sender_identity: sender.to_owned(),
+                participant_identity: String::new(),
+                attributes: [(SEGMENT_ID_ATTRIBUTE.to_owned(), format!("segment-{segment}"))]
+                    .into(),
+            });
             for chunk in 0..CHUNKS_PER_SEGMENT {
-                controller.emit(TransportEvent::TextStreamChunk {
+                controller.emit(RoomFact::StreamChunk {
                     stream_id: stream_id.clone(),
                     text: format!(" w{chunk}"),
                 });
             }
-            controller.emit(TransportEvent::TextStreamClosed {
+            controller.emit(RoomFact::StreamClosed {
                 stream_id,
                 attributes: Default::default(),
                 error: None,
@@ -78,7 +82,7 @@ async fn run() {
         let last = (phase + 1) * per_phase - 1;
         loop {
             match events.next().await.expect("session alive") {
-                SessionEvent::MessageUpdated { index, message }
+                SessionEvent::MessageReplaced { index, message }
                     if index == last && message.is_final =>
                 {
                     break;

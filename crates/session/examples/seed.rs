@@ -79,7 +79,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         while let Some(event) = events.next().await {
             match event {
                 SessionEvent::AgentChanged(agent) => println!("agent: {}", agent.state),
-                SessionEvent::MessageUpdated { message, .. } if message.is_final => {
+                SessionEvent::MessageReplaced { message, .. } if message.is_final => {
                     println!("{:?}: {}", message.kind, message.text);
                     if !sent {
                         sent = true;

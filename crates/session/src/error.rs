@@ -7,7 +7,7 @@
 
 use token_source::TokenSourceError;
 
-use crate::{ConnectionState, transport::DisconnectReason};
+use crate::{room::protocol::DisconnectReason, state::ConnectionState};
 
 /// What went wrong in a session.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,6 +58,9 @@ pub enum TransportError {
     /// There is no connected room.
     #[error("not connected")]
     NotConnected,
+    /// The connection is being restored and was not restored in time.
+    #[error("the connection is being restored; try again in a moment")]
+    Reconnecting,
     /// The transport's description of the failure (it never contains a token).
     #[error("{0}")]
     Failed(String),

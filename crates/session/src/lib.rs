@@ -1,63 +1,50 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Layers
+//!
+//! | module | layer |
+//! |---|---|
+//! | `room` | room facts: what any LiveKit SDK reports, as plain data ([`RoomFact`]) |
+//! | `translate` | the translation layer: facts → the events the core applies (pure) |
+//! | `core` | the session state machine, the agent and message models (pure) |
+//! | `session` | [`Session`]: runs the core over a transport, async |
+//! | `transport` | [`Transport`] and its implementations: LiveKit's Rust SDK (glue only), the scripted room |
 
-mod agent;
 mod core;
 mod error;
-#[cfg(feature = "livekit")]
-mod livekit;
-mod messages;
-mod scripted;
+mod room;
 mod session;
+mod state;
+mod translate;
 mod transport;
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-
 #[cfg(feature = "livekit")]
-pub use crate::livekit::LiveKitTransport;
+pub use crate::transport::livekit::LiveKitTransport;
 pub use crate::{
-    agent::{AGENT_STATE_ATTRIBUTE, Agent, AgentFailure, AgentState, PUBLISH_ON_BEHALF_ATTRIBUTE},
-    core::{AGENT_LEAVE_GRACE, ConnectionState},
-    error::{ConnectionError, SessionError, TransportError},
-    messages::{
-        CHAT_TOPIC, MessageKind, ReceivedMessage, SEGMENT_ID_ATTRIBUTE,
-        TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC,
+    core::{
+        AGENT_LEAVE_GRACE,
+        agent::{
+            AGENT_STATE_ATTRIBUTE, Agent, AgentFailure, AgentState, PUBLISH_ON_BEHALF_ATTRIBUTE,
+        },
+        messages::{
+            CHAT_TOPIC, MessageKind, ReceivedMessage, SEGMENT_ID_ATTRIBUTE,
+            TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC,
+        },
     },
-    scripted::{
-        DEFAULT_LOCAL_IDENTITY, Script, ScriptController, ScriptedAgent, ScriptedTransport,
+    error::{ConnectionError, SessionError, TransportError},
+    room::{
+        facts::{ParticipantFact, RoomFact, TrackFact},
+        protocol::{DisconnectReason, ParticipantKind, TrackKind, TrackSource},
     },
     session::{
-        DEFAULT_AGENT_CONNECT_TIMEOUT, Session, SessionEvent, SessionEvents, SessionOptions,
+        DEFAULT_AGENT_CONNECT_TIMEOUT, DEFAULT_SEND_RECONNECT_TIMEOUT, Session, SessionEvent,
+        SessionEvents, SessionOptions,
     },
+    state::ConnectionState,
     transport::{
-        Connection, DisconnectReason, ParticipantInfo, ParticipantKind, TextStreamInfo, Transport,
-        TransportEvent, TransportLink,
+        FactReceiver, FactSink, Transport, TransportLink,
+        scripted::{
+            DEFAULT_LOCAL_IDENTITY, Script, ScriptController, ScriptedAgent, ScriptedTransport,
+        },
     },
 };
-
-/// The transport of `SessionOptions::default()`.
-#[cfg(feature = "livekit")]
-fn default_transport() -> Arc<dyn Transport> {
-    Arc::new(LiveKitTransport::default())
-}
-
-/// The transport of `SessionOptions::default()` without the `livekit` feature: connecting
-/// fails with an error that says what to do.
-#[cfg(not(feature = "livekit"))]
-fn default_transport() -> Arc<dyn Transport> {
-    Arc::new(NoTransport)
-}
-
-#[derive(Debug)]
-#[cfg_attr(feature = "livekit", allow(dead_code))]
-struct NoTransport;
-
-#[async_trait]
-impl Transport for NoTransport {
-    async fn connect(&self, _server_url: &str, _token: &str) -> Result<Connection, TransportError> {
-        Err(TransportError::failed(
-            "no transport: build with the `livekit` feature, or set one with SessionOptions::with_transport",
-        ))
-    }
-}

@@ -171,7 +171,7 @@ pub(crate) async fn scripted_session<W: Write>(
     // The agent's second answer ends its script: then the user types a message.
     let answers = |count: usize| {
         move |event: &SessionEvent, seen: &mut usize| {
-            if let SessionEvent::MessageUpdated { message, .. } = event
+            if let SessionEvent::MessageReplaced { message, .. } = event
                 && message.is_final
                 && message.kind == session::MessageKind::AgentTranscript
             {

@@ -48,8 +48,8 @@ impl<W: Write> Renderer<W> {
             }
             SessionEvent::ErrorChanged(Some(error)) => self.line(&format!("✖ error: {error}")),
             SessionEvent::ErrorChanged(None) => Ok(()),
-            SessionEvent::MessageAdded { index, message }
-            | SessionEvent::MessageUpdated { index, message } => self.message(*index, message),
+            SessionEvent::MessageInserted { index, message }
+            | SessionEvent::MessageReplaced { index, message } => self.message(*index, message),
             SessionEvent::MessagesReset(messages) => {
                 for message in messages.iter().filter(|m| m.is_final) {
                     self.line(&format_message(message))?;
@@ -98,7 +98,7 @@ pub(crate) fn format_message(message: &ReceivedMessage) -> String {
         MessageKind::AgentTranscript => "agent",
         MessageKind::UserTranscript => "you (voice)",
         MessageKind::SentChat => "you",
-        MessageKind::ReceivedChat => message.sender_identity.as_str(),
+        _ => message.sender_identity.as_str(),
     };
     format!("  {who} ▸ {}", message.text)
 }
@@ -132,10 +132,10 @@ mod tests {
             SessionEvent::ConnectionStateChanged(ConnectionState::Connected),
             SessionEvent::AgentChanged(Agent::without_participant(AgentState::Listening)),
             SessionEvent::AgentChanged(Agent::without_participant(AgentState::Listening)),
-            SessionEvent::MessageAdded { index: 0, message: message("", false) },
-            SessionEvent::MessageUpdated { index: 0, message: message("Hi", false) },
-            SessionEvent::MessageUpdated { index: 0, message: message("Hi there", false) },
-            SessionEvent::MessageUpdated { index: 0, message: message("Hi there", true) },
+            SessionEvent::MessageInserted { index: 0, message: message("", false) },
+            SessionEvent::MessageReplaced { index: 0, message: message("Hi", false) },
+            SessionEvent::MessageReplaced { index: 0, message: message("Hi there", false) },
+            SessionEvent::MessageReplaced { index: 0, message: message("Hi there", true) },
         ]
     }
 

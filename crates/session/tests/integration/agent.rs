@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use session::{
-    AGENT_STATE_ATTRIBUTE, AgentFailure, AgentState, PUBLISH_ON_BEHALF_ATTRIBUTE, ParticipantInfo,
-    Script, ScriptedAgent, SessionOptions, TransportEvent,
+    AGENT_STATE_ATTRIBUTE, AgentFailure, AgentState, PUBLISH_ON_BEHALF_ATTRIBUTE, ParticipantFact,
+    RoomFact, Script, ScriptedAgent, SessionOptions,
 };
 use token_source::TokenSource;
 
@@ -72,7 +72,7 @@ async fn avatar_workers_and_later_agents_are_not_the_agent() {
         .with_attribute(PUBLISH_ON_BEHALF_ATTRIBUTE, "agent-1")
         .with_attribute(AGENT_STATE_ATTRIBUTE, "speaking");
     let script = Script::new()
-        .with_participant_in_room(ParticipantInfo::standard("someone-else"))
+        .with_participant_in_room(ParticipantFact::standard("someone-else"))
         .with_agent_in_room(avatar)
         .with_agent_in_room(
             ScriptedAgent::new("agent-1").with_attribute(AGENT_STATE_ATTRIBUTE, "listening"),
@@ -207,10 +207,10 @@ async fn a_reconnect_reported_within_the_grace_still_counts_as_a_reconnect() {
     let mut h = h;
     h.session.start().await.unwrap();
     h.drain();
-    h.controller.emit(TransportEvent::ParticipantDisconnected { identity: "agent".into() });
+    h.controller.emit(RoomFact::ParticipantLeft { identity: "agent".into() });
     tokio::time::sleep(session::AGENT_LEAVE_GRACE / 2).await;
     assert_eq!(h.session.agent().state, AgentState::Listening, "unchanged during the grace");
-    h.controller.emit(TransportEvent::Reconnecting);
+    h.controller.emit(RoomFact::Reconnecting);
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(h.drain(), ["state:reconnecting", "agent:connecting"]);
 }
@@ -227,17 +227,19 @@ async fn another_agent_takes_over_and_a_returning_agent_clears_left() {
     let mut h = harness(script, literal());
     h.session.start().await.unwrap();
     h.drain();
-    h.controller.emit(TransportEvent::ParticipantDisconnected { identity: "a".into() });
+    h.controller.emit(RoomFact::ParticipantLeft { identity: "a".into() });
     tokio::task::yield_now().await;
     let agent = h.session.agent();
     assert_eq!((agent.identity.as_deref(), agent.state), (Some("b"), AgentState::Speaking));
 
-    h.controller.emit(TransportEvent::ParticipantDisconnected { identity: "b".into() });
+    h.controller.emit(RoomFact::ParticipantLeft { identity: "b".into() });
     h.until_agent(AgentState::Failed(AgentFailure::Left)).await;
-    h.controller
-        .emit(TransportEvent::ParticipantConnected(ScriptedAgent::new("c").participant().clone()));
-    h.controller.emit(TransportEvent::ParticipantAttributesChanged {
+    h.controller.emit(RoomFact::ParticipantJoined {
+        participant: ScriptedAgent::new("c").participant().clone(),
+    });
+    h.controller.emit(RoomFact::AttributesChanged {
         identity: "c".into(),
+        changed: attributes("listening"),
         attributes: attributes("listening"),
     });
     h.until_agent(AgentState::Listening).await;

@@ -7,12 +7,12 @@ use std::{
 
 use async_trait::async_trait;
 use session::{
-    Connection, ConnectionError, ConnectionState, DisconnectReason, Script, ScriptedAgent,
+    ConnectionError, ConnectionState, DisconnectReason, FactSink, Script, ScriptedAgent,
     ScriptedTransport, Session, SessionError, SessionOptions, Transport, TransportError,
     TransportLink,
 };
 use token_source::{TokenRequestOptions, TokenSource, TokenSourceError, TokenSourceResponse};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
 use crate::support::{URL, counting_source, harness, harness_with, literal, token};
 
@@ -28,7 +28,16 @@ async fn start_connects_and_end_disconnects() {
 
     h.session.end().await;
     assert!(!h.session.is_connected());
-    assert_eq!(h.drain(), ["state:disconnecting", "agent:disconnected", "state:disconnected"]);
+    assert_eq!(
+        h.drain(),
+        [
+            "state:disconnecting",
+            "agent:disconnected",
+            "disconnected:you left the room",
+            "state:disconnected"
+        ]
+    );
+    assert_eq!(h.session.disconnect_reason(), Some(DisconnectReason::ClientInitiated));
     assert!(!h.controller.is_connected(), "the transport was disconnected");
     h.session.end().await;
     assert!(h.drain().is_empty(), "ending twice does nothing");
@@ -209,7 +218,7 @@ async fn a_server_disconnect_is_a_connection_error() {
         .agent_joins(ScriptedAgent::new("agent"))
         .agent_state("listening")
         .wait(Duration::from_secs(1))
-        .server_disconnects(DisconnectReason::RoomDeleted);
+        .server_disconnects("PARTICIPANT_REMOVED");
     let mut h = harness(script, literal());
     h.session.start().await.unwrap();
     let names = h.until_state(ConnectionState::Disconnected).await;
@@ -221,11 +230,13 @@ async fn a_server_disconnect_is_a_connection_error() {
             "state:connected",
             "agent:initializing",
             "agent:listening",
-            "error:connection failed: disconnected: the room was deleted",
+            "error:connection failed: disconnected: you were removed from the room",
+            "disconnected:you were removed from the room",
             "state:disconnected",
         ]
     );
     assert_eq!(h.drain(), ["agent:disconnected"]);
+    assert_eq!(h.session.disconnect_reason(), Some(DisconnectReason::ParticipantRemoved));
     // A new start works.
     h.session.start().await.unwrap();
     assert!(h.session.is_connected());
@@ -249,14 +260,19 @@ impl TransportLink for NoopLink {
 
 #[async_trait]
 impl Transport for VanishingTransport {
-    async fn connect(&self, _url: &str, _token: &str) -> Result<Connection, TransportError> {
-        let (_sender, events) = mpsc::unbounded_channel();
-        Ok(Connection {
+    async fn connect(
+        &self,
+        _url: &str,
+        _token: &str,
+        sink: FactSink,
+    ) -> Result<Arc<dyn TransportLink>, TransportError> {
+        sink.push(session::RoomFact::Connected {
             local_identity: "me".into(),
+            room_name: String::new(),
             participants: Vec::new(),
-            events,
-            link: Arc::new(NoopLink),
-        })
+        });
+        // The sink is dropped here: the room vanishes without a word.
+        Ok(Arc::new(NoopLink))
     }
 }
 

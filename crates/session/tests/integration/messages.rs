@@ -5,10 +5,10 @@ use std::time::Duration;
 use session::{
     CHAT_TOPIC, ConnectionState, MessageKind, ReceivedMessage, SEGMENT_ID_ATTRIBUTE, Script,
     ScriptedAgent, SessionError, SessionEvent, TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC,
-    TextStreamInfo, TransportError, TransportEvent,
+    TransportError,
 };
 
-use crate::support::{Harness, harness, literal};
+use crate::support::{Harness, chunk, close, harness, literal, opened, stream_failed};
 
 async fn connected(script: Script) -> Harness {
     let mut h = harness(script, literal());
@@ -22,7 +22,7 @@ fn message_events(names: Vec<String>) -> Vec<String> {
 }
 
 fn is_final_update(event: &SessionEvent) -> bool {
-    matches!(event, SessionEvent::MessageUpdated { message, .. } if message.is_final)
+    matches!(event, SessionEvent::MessageReplaced { message, .. } if message.is_final)
 }
 
 #[tokio::test(start_paused = true)]
@@ -50,7 +50,7 @@ async fn the_agents_transcript_streams_word_by_word() {
 #[tokio::test(start_paused = true)]
 async fn the_users_speech_replaces_its_segment_until_final() {
     let mut h = connected(Script::new().user_says("what time is it")).await;
-    let names = message_events(h.until(|e| matches!(e, SessionEvent::MessageUpdated { message, .. } if message.text == "what time is it" && message.is_final)).await);
+    let names = message_events(h.until(|e| matches!(e, SessionEvent::MessageReplaced { message, .. } if message.text == "what time is it" && message.is_final)).await);
     assert_eq!(names[0], "added:0:");
     assert!(names.iter().any(|n| n == "updated:0:what time"), "{names:?}");
     let messages = h.session.messages();
@@ -59,22 +59,16 @@ async fn the_users_speech_replaces_its_segment_until_final() {
     assert_eq!(messages[0].text, "what time is it");
 }
 
-fn transcription(id: &str, segment: &str, is_final: bool) -> TextStreamInfo {
-    TextStreamInfo::new(id, TRANSCRIPTION_TOPIC, "agent")
-        .with_attribute(SEGMENT_ID_ATTRIBUTE, segment)
-        .with_attribute(TRANSCRIPTION_FINAL_ATTRIBUTE, if is_final { "true" } else { "false" })
-}
-
-fn chunk(stream: &str, text: &str) -> TransportEvent {
-    TransportEvent::TextStreamChunk { stream_id: stream.into(), text: text.into() }
-}
-
-fn close(stream: &str) -> TransportEvent {
-    TransportEvent::TextStreamClosed {
-        stream_id: stream.into(),
-        attributes: Default::default(),
-        error: None,
-    }
+fn transcription(id: &str, segment: &str, is_final: bool) -> session::RoomFact {
+    opened(
+        id,
+        TRANSCRIPTION_TOPIC,
+        "agent",
+        &[
+            (SEGMENT_ID_ATTRIBUTE, segment),
+            (TRANSCRIPTION_FINAL_ATTRIBUTE, if is_final { "true" } else { "false" }),
+        ],
+    )
 }
 
 /// LiveKit Swift's transcription cases (TranscriptionTests.swift), as event sequences.
@@ -83,7 +77,7 @@ async fn swift_transcription_cases() {
     // Same segment and stream, several sends: the text appends; closing finalizes.
     let mut h = connected(Script::new()).await;
     for event in [
-        TransportEvent::TextStreamOpened(transcription("s1", "seg", false)),
+        transcription("s1", "seg", false),
         chunk("s1", "Hey"),
         chunk("s1", " there!"),
         chunk("s1", " What's up?"),
@@ -107,11 +101,11 @@ async fn swift_transcription_cases() {
     let mut h = connected(Script::new()).await;
     for (i, text) in ["Hey", "Hey there!", "Hey there! What's up?"].into_iter().enumerate() {
         let id = format!("s{i}");
-        h.controller.emit(TransportEvent::TextStreamOpened(transcription(&id, "seg", i == 2)));
+        h.controller.emit(transcription(&id, "seg", i == 2));
         h.controller.emit(chunk(&id, text));
         h.controller.emit(close(&id));
     }
-    h.until(|e| matches!(e, SessionEvent::MessageUpdated { message, .. } if message.text == "Hey there! What's up?")).await;
+    h.until(|e| matches!(e, SessionEvent::MessageReplaced { message, .. } if message.text == "Hey there! What's up?")).await;
     tokio::task::yield_now().await;
     let messages = h.session.messages();
     assert_eq!(messages.len(), 1);
@@ -119,26 +113,29 @@ async fn swift_transcription_cases() {
 
     // final="true" in the header: final at once, no duplicate update on close.
     let mut h = connected(Script::new()).await;
-    h.controller.emit(TransportEvent::TextStreamOpened(transcription("s1", "seg", true)));
+    h.controller.emit(transcription("s1", "seg", true));
     h.controller.emit(chunk("s1", "Done."));
     h.controller.emit(close("s1"));
-    h.controller.emit(TransportEvent::TextStreamOpened(transcription("s2", "next", false)));
-    let names =
-        message_events(h.until(|e| matches!(e, SessionEvent::MessageAdded { index: 1, .. })).await);
+    h.controller.emit(transcription("s2", "next", false));
+    let names = message_events(
+        h.until(|e| matches!(e, SessionEvent::MessageInserted { index: 1, .. })).await,
+    );
     assert_eq!(names, ["added:0:", "updated:0:Done.:final", "added:1:"]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn messages_keep_the_order_of_first_arrival() {
     let mut h = connected(Script::new()).await;
-    h.controller.emit(TransportEvent::TextStreamOpened(transcription("a", "first", false)));
-    h.controller.emit(TransportEvent::TextStreamOpened(
-        TextStreamInfo::new("b", TRANSCRIPTION_TOPIC, session::DEFAULT_LOCAL_IDENTITY)
-            .with_attribute(SEGMENT_ID_ATTRIBUTE, "second"),
+    h.controller.emit(transcription("a", "first", false));
+    h.controller.emit(opened(
+        "b",
+        TRANSCRIPTION_TOPIC,
+        session::DEFAULT_LOCAL_IDENTITY,
+        &[(SEGMENT_ID_ATTRIBUTE, "second")],
     ));
     h.controller.emit(chunk("b", "user words"));
     h.controller.emit(chunk("a", "agent words"));
-    h.until(|e| matches!(e, SessionEvent::MessageUpdated { index: 0, message } if message.text == "agent words")).await;
+    h.until(|e| matches!(e, SessionEvent::MessageReplaced { index: 0, message } if message.text == "agent words")).await;
     let messages = h.session.messages();
     let texts: Vec<_> = messages.iter().map(|m| (m.kind, m.text.as_str())).collect();
     assert_eq!(
@@ -157,8 +154,7 @@ async fn chat_from_others_arrives_and_sent_chat_is_echoed() {
         .agent_joins(ScriptedAgent::new("agent"))
         .on_chat(|text| Script::new().agent_turn(&format!("You said {text}")));
     let mut h = connected(script).await;
-    h.controller
-        .emit(TransportEvent::TextStreamOpened(TextStreamInfo::new("c1", CHAT_TOPIC, "agent")));
+    h.controller.emit(opened("c1", CHAT_TOPIC, "agent", &[]));
     h.controller.emit(chunk("c1", "Welcome!"));
     h.controller.emit(close("c1"));
     h.until(is_final_update).await;
@@ -167,7 +163,7 @@ async fn chat_from_others_arrives_and_sent_chat_is_echoed() {
     assert_eq!(sent.kind, MessageKind::SentChat);
     assert_eq!(sent.sender_identity, session::DEFAULT_LOCAL_IDENTITY);
     assert_eq!(h.controller.sent(), [(CHAT_TOPIC.to_owned(), "hi".to_owned())]);
-    h.until(|e| matches!(e, SessionEvent::MessageUpdated { message, .. } if message.text == "You said hi" && message.is_final)).await;
+    h.until(|e| matches!(e, SessionEvent::MessageReplaced { message, .. } if message.text == "You said hi" && message.is_final)).await;
     let kinds: Vec<_> = h.session.messages().iter().map(|m| (m.kind, m.text.clone())).collect();
     assert_eq!(
         kinds,
@@ -200,13 +196,9 @@ async fn failed_sends_set_a_sender_error() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_stream_is_a_receiver_error() {
     let mut h = connected(Script::new()).await;
-    h.controller.emit(TransportEvent::TextStreamOpened(transcription("s1", "seg", false)));
+    h.controller.emit(transcription("s1", "seg", false));
     h.controller.emit(chunk("s1", "partial"));
-    h.controller.emit(TransportEvent::TextStreamClosed {
-        stream_id: "s1".into(),
-        attributes: Default::default(),
-        error: Some("stream reset".into()),
-    });
+    h.controller.emit(stream_failed("s1", "stream reset"));
     let names = h.until(|e| matches!(e, SessionEvent::ErrorChanged(Some(_)))).await;
     assert_eq!(names.last().unwrap(), "error:receiving failed: stream reset");
     assert_eq!(h.session.messages()[0].text, "partial", "what arrived is kept");
@@ -220,7 +212,7 @@ async fn messages_survive_end_and_history_can_be_restored() {
     h.until(is_final_update).await;
     h.session.end().await;
     assert_eq!(h.session.connection_state(), ConnectionState::Disconnected);
-    let history = h.session.message_history();
+    let history = h.session.messages();
     assert_eq!(history.len(), 1);
 
     let base = std::time::UNIX_EPOCH + Duration::from_secs(1_000);

@@ -2,7 +2,6 @@
 
 use session::{
     AgentState, ConnectionState, Script, ScriptedAgent, SessionEvent, TRANSCRIPTION_TOPIC,
-    TextStreamInfo, TransportEvent,
 };
 
 use crate::support::{harness, literal, name};
@@ -32,20 +31,15 @@ async fn every_subscriber_sees_every_change_in_order() {
         second.try_next().unwrap();
     }
     h.session.start().await.unwrap();
-    h.controller.emit(TransportEvent::ParticipantConnected(
-        ScriptedAgent::new("agent").participant().clone(),
-    ));
-    h.controller.emit(TransportEvent::TextStreamOpened(TextStreamInfo::new(
-        "s",
-        TRANSCRIPTION_TOPIC,
-        "agent",
-    )));
+    h.controller.emit(session::RoomFact::ParticipantJoined {
+        participant: ScriptedAgent::new("agent").participant().clone(),
+    });
+    h.controller.emit(crate::support::opened("s", TRANSCRIPTION_TOPIC, "agent", &[]));
     // A burst of 1000 chunks: every one is delivered.
     for i in 0..1000 {
-        h.controller
-            .emit(TransportEvent::TextStreamChunk { stream_id: "s".into(), text: format!("{i} ") });
+        h.controller.emit(crate::support::chunk("s", &format!("{i} ")));
     }
-    let first = h.until(|e| matches!(e, SessionEvent::MessageUpdated { message, .. } if message.text.ends_with("999 "))).await;
+    let first = h.until(|e| matches!(e, SessionEvent::MessageReplaced { message, .. } if message.text.ends_with("999 "))).await;
     let mut other = Vec::new();
     while let Some(event) = second.try_next() {
         other.push(name(&event));

@@ -10,7 +10,7 @@ use std::{
 
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use session::{
-    AgentState, ConnectionState, Script, ScriptController, ScriptedTransport, Session,
+    AgentState, ConnectionState, RoomFact, Script, ScriptController, ScriptedTransport, Session,
     SessionEvent, SessionEvents, SessionOptions,
 };
 use token_source::{TokenRequestOptions, TokenSource, TokenSourceResponse};
@@ -89,8 +89,11 @@ pub(crate) fn name(event: &SessionEvent) -> String {
         SessionEvent::AgentChanged(agent) => format!("agent:{}", agent.state),
         SessionEvent::ErrorChanged(Some(error)) => format!("error:{error}"),
         SessionEvent::ErrorChanged(None) => "error:none".into(),
-        SessionEvent::MessageAdded { index, message } => format!("added:{index}:{}", message.text),
-        SessionEvent::MessageUpdated { index, message } => {
+        SessionEvent::Disconnected(reason) => format!("disconnected:{reason}"),
+        SessionEvent::MessageInserted { index, message } => {
+            format!("added:{index}:{}", message.text)
+        }
+        SessionEvent::MessageReplaced { index, message } => {
             format!(
                 "updated:{index}:{}{}",
                 message.text,
@@ -139,5 +142,35 @@ impl Harness {
                 return names;
             }
         }
+    }
+}
+
+/// A text stream opening, from `sender`, with header attributes.
+pub(crate) fn opened(id: &str, topic: &str, sender: &str, attributes: &[(&str, &str)]) -> RoomFact {
+    RoomFact::StreamOpened {
+        stream_id: id.into(),
+        topic: topic.into(),
+        sender_identity: sender.into(),
+        participant_identity: String::new(),
+        attributes: attributes.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+    }
+}
+
+/// A chunk of an open stream.
+pub(crate) fn chunk(stream: &str, text: &str) -> RoomFact {
+    RoomFact::StreamChunk { stream_id: stream.into(), text: text.into() }
+}
+
+/// A stream ending normally.
+pub(crate) fn close(stream: &str) -> RoomFact {
+    RoomFact::StreamClosed { stream_id: stream.into(), attributes: Default::default(), error: None }
+}
+
+/// A stream failing with `error`.
+pub(crate) fn stream_failed(stream: &str, error: &str) -> RoomFact {
+    RoomFact::StreamClosed {
+        stream_id: stream.into(),
+        attributes: Default::default(),
+        error: Some(error.into()),
     }
 }

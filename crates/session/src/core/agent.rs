@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, fmt};
 
-use crate::transport::{ParticipantInfo, ParticipantKind};
+use crate::{room::protocol::ParticipantKind, translate::ParticipantInfo};
 
 /// The participant attribute an agent publishes its state in.
 pub const AGENT_STATE_ATTRIBUTE: &str = "lk.agent.state";
@@ -14,6 +14,7 @@ pub const PUBLISH_ON_BEHALF_ATTRIBUTE: &str = "lk.publish_on_behalf";
 /// `Idle`, `Initializing`, `Listening`, `Thinking` and `Speaking` are the agent's own
 /// `lk.agent.state`; the others are what the session knows on the client side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AgentState {
     /// The session is not connected.
     Disconnected,
@@ -35,6 +36,7 @@ pub enum AgentState {
 
 /// Why the agent failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AgentFailure {
     /// The token dispatched an agent, but it was not listening, thinking or speaking within the
     /// agent timeout.

@@ -1,59 +1,27 @@
-//! The session state machine, without I/O: it turns starts, ends, transport events and timer
-//! expiries into state and a list of changes. [`crate::Session`] runs it; the property tests
+//! The session state machine, without I/O: it turns starts, ends, translated room events and
+//! timer expiries into state and a list of changes. [`crate::Session`] runs it; the property tests
 //! drive it directly.
 
-use std::{
-    fmt,
-    time::{Duration, SystemTime},
-};
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+pub(crate) mod agent;
+pub(crate) mod messages;
+
 use crate::{
-    agent::{Agent, AgentFailure, AgentState, is_agent},
     error::{ConnectionError, SessionError, TransportError},
-    messages::{MessageChange, MessageStore, ReceivedMessage},
-    transport::{DisconnectReason, ParticipantInfo, TransportEvent},
+    room::protocol::DisconnectReason,
+    state::ConnectionState,
+    translate::{ParticipantInfo, RoomEvent},
 };
+use agent::{Agent, AgentFailure, AgentState, is_agent};
+use messages::{MessageChange, MessageStore, ReceivedMessage};
 
 /// How long after the agent leaves the session waits for the room to report a reconnect before
 /// it declares the agent gone. A LiveKit room reports every participant as disconnected just
 /// before it reports a full reconnect; those reports arrive together, well within this grace.
 pub const AGENT_LEAVE_GRACE: Duration = Duration::from_millis(500);
-
-/// The state of the session's connection to the room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConnectionState {
-    /// Not connected (before the first start, after an end or a failure).
-    Disconnected,
-    /// `start` is fetching credentials and connecting.
-    Connecting,
-    /// In the room.
-    Connected,
-    /// The connection dropped and is being restored.
-    Reconnecting,
-    /// `end` is leaving the room.
-    Disconnecting,
-}
-
-impl ConnectionState {
-    /// In the room: connected or reconnecting.
-    pub fn is_connected(self) -> bool {
-        matches!(self, ConnectionState::Connected | ConnectionState::Reconnecting)
-    }
-}
-
-impl fmt::Display for ConnectionState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConnectionState::Disconnected => "disconnected",
-            ConnectionState::Connecting => "connecting",
-            ConnectionState::Connected => "connected",
-            ConnectionState::Reconnecting => "reconnecting",
-            ConnectionState::Disconnecting => "disconnecting",
-        })
-    }
-}
 
 /// A change produced by the state machine, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +31,8 @@ pub(crate) enum Change {
     Error,
     Message(MessageChange),
     MessagesRestored,
+    /// The room connection ended, for this reason.
+    Disconnected(DisconnectReason),
 }
 
 /// What `end` has to do.
@@ -85,6 +55,7 @@ pub(crate) struct Core {
     /// Remote participants in join order.
     participants: Vec<ParticipantInfo>,
     local_identity: String,
+    room_name: String,
     messages: MessageStore,
     agent_timeout: Duration,
     /// Whether the token of the current connection dispatches an agent.
@@ -105,6 +76,7 @@ impl Core {
             agent: Agent::without_participant(AgentState::Disconnected),
             participants: Vec::new(),
             local_identity: String::new(),
+            room_name: String::new(),
             messages: MessageStore::default(),
             agent_timeout,
             dispatches_agent: false,
@@ -137,6 +109,10 @@ impl Core {
 
     pub(crate) fn local_identity(&self) -> &str {
         &self.local_identity
+    }
+
+    pub(crate) fn room_name(&self) -> &str {
+        &self.room_name
     }
 
     /// The changes since the last call, in order.
@@ -183,16 +159,8 @@ impl Core {
         }
     }
 
-    /// `start` connected.
-    pub(crate) fn connected(
-        &mut self,
-        local_identity: String,
-        participants: Vec<ParticipantInfo>,
-        dispatches_agent: bool,
-        now: Instant,
-    ) {
-        self.local_identity = local_identity;
-        self.participants = participants;
+    /// `start` connected (the room's snapshot follows as [`RoomEvent::Connected`]).
+    pub(crate) fn connected(&mut self, dispatches_agent: bool, now: Instant) {
         self.dispatches_agent = dispatches_agent;
         self.agent_deadline = dispatches_agent.then(|| now + self.agent_timeout);
         self.set_state(ConnectionState::Connected);
@@ -220,67 +188,82 @@ impl Core {
     /// `end` left the room.
     pub(crate) fn ended(&mut self) {
         if self.state == ConnectionState::Disconnecting {
+            self.changes.push(Change::Disconnected(DisconnectReason::ClientInitiated));
             self.set_state(ConnectionState::Disconnected);
             self.update_agent();
         }
     }
 
-    /// Applies one transport event. Events after the connection ended are ignored.
-    pub(crate) fn apply(&mut self, event: TransportEvent, now: Instant, wall: SystemTime) {
+    /// Applies one translated room event. Events after the connection ended are ignored.
+    pub(crate) fn apply(&mut self, event: RoomEvent, now: Instant, wall: SystemTime) {
         if !self.state.is_connected() {
             return;
         }
         match event {
-            TransportEvent::ParticipantConnected(participant) => {
+            RoomEvent::Connected { local_identity, room_name, participants } => {
+                self.local_identity = local_identity;
+                self.room_name = room_name;
+                self.participants = participants;
+            }
+            RoomEvent::ParticipantJoined(participant) => {
                 self.participants.retain(|p| p.identity != participant.identity);
                 self.participants.push(participant);
             }
-            TransportEvent::ParticipantDisconnected { identity } => {
+            RoomEvent::ParticipantLeft { identity } => {
                 let was_agent = self.agent.identity.as_deref() == Some(identity.as_str());
                 self.participants.retain(|p| p.identity != identity);
                 if was_agent && self.current_agent().is_none() {
                     self.leave_deadline = Some(now + AGENT_LEAVE_GRACE);
                 }
             }
-            TransportEvent::ParticipantAttributesChanged { identity, attributes } => {
-                if let Some(p) = self.participants.iter_mut().find(|p| p.identity == identity) {
-                    p.attributes = attributes;
+            RoomEvent::ParticipantChanged(participant) => {
+                if let Some(p) =
+                    self.participants.iter_mut().find(|p| p.identity == participant.identity)
+                {
+                    *p = participant;
                 }
             }
-            TransportEvent::Reconnecting => {
+            RoomEvent::TrackPublished { .. }
+            | RoomEvent::TrackUnpublished { .. }
+            | RoomEvent::TrackChanged { .. } => {}
+            RoomEvent::Reconnecting => {
                 // Departures reported just before a reconnect are part of it, not the agent
                 // leaving.
                 self.leave_deadline = None;
                 self.set_state(ConnectionState::Reconnecting);
             }
-            TransportEvent::Reconnected => {
+            RoomEvent::Reconnected => {
                 self.set_state(ConnectionState::Connected);
                 if self.dispatches_agent && self.current_agent().is_none() {
                     self.agent_deadline = Some(now + self.agent_timeout);
                 }
             }
-            TransportEvent::Disconnected { reason } => {
+            RoomEvent::Moved { room_name } => {
+                self.room_name = room_name;
+            }
+            RoomEvent::Disconnected(reason) => {
                 // The error first, as in `start_failed`.
-                if reason != DisconnectReason::ClientInitiated {
-                    let error = ConnectionError::Disconnected(reason);
+                if !reason.is_normal_end() {
+                    let error = ConnectionError::Disconnected(reason.clone());
                     self.set_error(Some(SessionError::Connection(error)));
                 }
+                self.changes.push(Change::Disconnected(reason));
                 self.reset_room();
                 self.set_state(ConnectionState::Disconnected);
             }
-            TransportEvent::TextStreamOpened(stream) => {
+            RoomEvent::StreamOpened(stream) => {
                 let change = self.messages.stream_opened(&stream, &self.local_identity, wall);
                 self.push_message_change(change);
             }
-            TransportEvent::TextStreamChunk { stream_id, text } => {
+            RoomEvent::StreamChunk { stream_id, text } => {
                 let change = self.messages.chunk(&stream_id, &text);
                 self.push_message_change(change);
             }
-            TransportEvent::TextStreamClosed { stream_id, error, .. } => {
+            RoomEvent::StreamClosed { stream_id, failure } => {
                 let change = self.messages.stream_closed(&stream_id);
                 self.push_message_change(change);
-                if let Some(error) = error {
-                    self.set_error(Some(SessionError::Receiver(TransportError::Failed(error))));
+                if let Some(failure) = failure {
+                    self.set_error(Some(SessionError::Receiver(TransportError::Failed(failure))));
                 }
             }
         }
@@ -394,15 +377,14 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::HashMap;
 
     use proptest::prelude::*;
 
     use super::*;
     use crate::{
         AGENT_STATE_ATTRIBUTE, CHAT_TOPIC, PUBLISH_ON_BEHALF_ATTRIBUTE, SEGMENT_ID_ATTRIBUTE,
-        TRANSCRIPTION_TOPIC,
-        transport::{ParticipantKind, TextStreamInfo},
+        TRANSCRIPTION_TOPIC, room::protocol::ParticipantKind, translate::TextStreamInfo,
     };
 
     const TIMEOUT: Duration = Duration::from_secs(20);
@@ -519,7 +501,16 @@ mod tests {
                                     list.push(p);
                                     list
                                 });
-                            core.connected(LOCAL.into(), participants.clone(), dispatch, now);
+                            core.connected(dispatch, now);
+                            core.apply(
+                                RoomEvent::Connected {
+                                    local_identity: LOCAL.into(),
+                                    room_name: "room".into(),
+                                    participants: participants.clone(),
+                                },
+                                now,
+                                wall,
+                            );
                             model.connected_ok = true;
                             model.dispatch = dispatch;
                             model.available_by = dispatch.then_some(now + TIMEOUT);
@@ -545,9 +536,9 @@ mod tests {
                     other => {
                         let event = match other {
                             Op::Joined { who, agent, avatar, state } => {
-                                TransportEvent::ParticipantConnected(participant(who, agent, avatar, state))
+                                RoomEvent::ParticipantJoined(participant(who, agent, avatar, state))
                             }
-                            Op::Left { who } => TransportEvent::ParticipantDisconnected { identity: IDENTITIES[who].into() },
+                            Op::Left { who } => RoomEvent::ParticipantLeft { identity: IDENTITIES[who].into() },
                             Op::State { who, state } => {
                                 let attributes = model
                                     .participants
@@ -559,11 +550,18 @@ mod tests {
                                         attributes
                                     })
                                     .unwrap_or_default();
-                                TransportEvent::ParticipantAttributesChanged { identity: IDENTITIES[who].into(), attributes }
+                                let mut changed = model
+                                    .participants
+                                    .iter()
+                                    .find(|p| p.identity == IDENTITIES[who])
+                                    .cloned()
+                                    .unwrap_or_else(|| participant(who, false, false, state));
+                                changed.attributes = attributes;
+                                RoomEvent::ParticipantChanged(changed)
                             }
-                            Op::Reconnecting => TransportEvent::Reconnecting,
-                            Op::Reconnected => TransportEvent::Reconnected,
-                            Op::Disconnected => TransportEvent::Disconnected { reason: DisconnectReason::ConnectionLost },
+                            Op::Reconnecting => RoomEvent::Reconnecting,
+                            Op::Reconnected => RoomEvent::Reconnected,
+                            Op::Disconnected => RoomEvent::Disconnected(DisconnectReason::ConnectionLost),
                             Op::Open { stream, topic, sender, segment } => {
                                 let topic = [TRANSCRIPTION_TOPIC, CHAT_TOPIC, "other"][topic];
                                 let sender = [LOCAL, "a", "b"][sender];
@@ -571,13 +569,12 @@ mod tests {
                                 if let Some(segment) = segment {
                                     info = info.with_attribute(SEGMENT_ID_ATTRIBUTE, format!("seg{segment}"));
                                 }
-                                TransportEvent::TextStreamOpened(info)
+                                RoomEvent::StreamOpened(info)
                             }
-                            Op::Chunk { stream, text } => TransportEvent::TextStreamChunk { stream_id: format!("s{stream}"), text },
-                            Op::Close { stream } => TransportEvent::TextStreamClosed {
+                            Op::Chunk { stream, text } => RoomEvent::StreamChunk { stream_id: format!("s{stream}"), text },
+                            Op::Close { stream } => RoomEvent::StreamClosed {
                                 stream_id: format!("s{stream}"),
-                                attributes: BTreeMap::new(),
-                                error: None,
+                                failure: None,
                             },
                             _ => unreachable!("handled above"),
                         };
@@ -640,32 +637,34 @@ mod tests {
     }
 
     /// The model's view of one event, applied only while connected (as the core does).
-    fn model_apply(model: &mut Model, event: &TransportEvent, now: Instant) {
+    fn model_apply(model: &mut Model, event: &RoomEvent, now: Instant) {
         match event {
-            TransportEvent::ParticipantConnected(p) => {
+            RoomEvent::ParticipantJoined(p) => {
                 model.participants.retain(|q| q.identity != p.identity);
                 model.participants.push(p.clone());
                 if model.first_agent().is_some() {
                     model.departed_at = None;
                 }
             }
-            TransportEvent::ParticipantDisconnected { identity } => {
+            RoomEvent::ParticipantLeft { identity } => {
                 let was_first = model.first_agent().is_some_and(|a| &a.identity == identity);
                 model.participants.retain(|p| &p.identity != identity);
                 if was_first && model.first_agent().is_none() {
                     model.departed_at = Some(now);
                 }
             }
-            TransportEvent::ParticipantAttributesChanged { identity, attributes } => {
-                if let Some(p) = model.participants.iter_mut().find(|p| &p.identity == identity) {
-                    p.attributes = attributes.clone();
+            RoomEvent::ParticipantChanged(changed) => {
+                if let Some(p) =
+                    model.participants.iter_mut().find(|p| p.identity == changed.identity)
+                {
+                    *p = changed.clone();
                 }
             }
             // A departure within the grace was part of the reconnect; an earlier one stands.
-            TransportEvent::Reconnecting => {
+            RoomEvent::Reconnecting => {
                 model.departed_at = model.departed_at.filter(|at| now >= *at + AGENT_LEAVE_GRACE);
             }
-            TransportEvent::Reconnected => {
+            RoomEvent::Reconnected => {
                 // A reconnect restarts the wait for an absent agent (a timeout that already
                 // fired stays).
                 if model.dispatch && model.first_agent().is_none() {
@@ -674,11 +673,11 @@ mod tests {
                         Some(model.available_by.map_or(restarted, |by| by.min(restarted)));
                 }
             }
-            TransportEvent::Disconnected { .. } => {
+            RoomEvent::Disconnected(_) => {
                 model.participants.clear();
                 model.streams.clear();
             }
-            TransportEvent::TextStreamOpened(info) => {
+            RoomEvent::StreamOpened(info) => {
                 let id = match info.topic.as_str() {
                     TRANSCRIPTION_TOPIC => info
                         .attributes
@@ -695,7 +694,7 @@ mod tests {
                 }
                 model.streams.insert(info.id.clone(), (key, existing, false));
             }
-            TransportEvent::TextStreamChunk { stream_id, text } => {
+            RoomEvent::StreamChunk { stream_id, text } => {
                 if let Some((key, replace, got)) = model.streams.get_mut(stream_id) {
                     let message = model.messages.iter_mut().find(|(k, _)| k == key).map(|(_, t)| t);
                     if let Some(message) = message {
@@ -707,9 +706,10 @@ mod tests {
                     }
                 }
             }
-            TransportEvent::TextStreamClosed { stream_id, .. } => {
+            RoomEvent::StreamClosed { stream_id, .. } => {
                 model.streams.remove(stream_id);
             }
+            _ => {}
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use std::{collections::HashMap, time::SystemTime};
 
-use crate::transport::TextStreamInfo;
+use crate::translate::TextStreamInfo;
 
 /// The topic of transcription text streams.
 pub const TRANSCRIPTION_TOPIC: &str = "lk.transcription";
@@ -26,6 +26,7 @@ pub const TRANSCRIPTION_FINAL_ATTRIBUTE: &str = "lk.transcription_final";
 
 /// Who produced a message and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MessageKind {
     /// The agent's speech, transcribed (any remote sender on `lk.transcription`).
     AgentTranscript,

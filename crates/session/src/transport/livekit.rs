@@ -1,49 +1,35 @@
-//! The LiveKit transport: joins a room with the `livekit` crate (0.10) and translates what the
-//! room reports into [`TransportEvent`]s. It only translates; every session behaviour (agent
-//! detection, reconnect debouncing, message merging, errors) lives in the transport-agnostic
-//! core, so this transport behaves exactly like [`crate::ScriptedTransport`].
+//! The LiveKit transport: joins a room with the `livekit` crate (0.10) and forwards what the
+//! room reports as [`RoomFact`]s. Glue only: it reads the SDK and writes facts; every decision
+//! (kinds, reasons, topics, stream failures, reconnects) is the translation layer's
+//! (`crate::translate`), so this transport behaves exactly like every other one.
 //!
-//! # What maps to what
+//! # What is forwarded as what
 //!
-//! | LiveKit (`livekit` 0.10) | Transport |
+//! | LiveKit (`livekit` 0.10) | [`RoomFact`] |
 //! |---|---|
-//! | `Room::connect(url, token, options)` | [`Transport::connect`]; a `RoomError` becomes [`TransportError::Failed`] (never with the token) |
-//! | first event `Connected { participants_with_tracks }` | [`Connection::participants`], by join time, then identity |
-//! | `ParticipantConnected(p)` | [`TransportEvent::ParticipantConnected`] |
-//! | `ParticipantDisconnected(p)` | [`TransportEvent::ParticipantDisconnected`], in the SDK's order (a full reconnect reports every participant before `Reconnecting`) |
-//! | `ParticipantAttributesChanged { participant: Remote(p), .. }` (only the diff) | [`TransportEvent::ParticipantAttributesChanged`] with the full map, `p.attributes()` |
-//! | `Reconnecting` / `Reconnected` | [`TransportEvent::Reconnecting`] / [`TransportEvent::Reconnected`] (`ConnectionStateChanged` repeats them and is ignored) |
-//! | `Disconnected { reason }` | [`TransportEvent::Disconnected`], then no more events |
-//! | `TextStreamOpened { reader, topic, .. }` on `lk.transcription` or `lk.chat` | [`TransportEvent::TextStreamOpened`], one [`TransportEvent::TextStreamChunk`] per chunk, [`TransportEvent::TextStreamClosed`] |
-//! | anything else (tracks, data packets, other topics, the local participant) | ignored |
-//!
-//! | `livekit::DisconnectReason` | [`DisconnectReason`] |
-//! |---|---|
-//! | `ClientInitiated`, `ServerShutdown`, `ParticipantRemoved`, `RoomDeleted`, `DuplicateIdentity` | the same |
-//! | `SignalClose`, `JoinFailure`, `StateMismatch`, `ConnectionTimeout`, `MediaFailure`; `UnknownReason` after `Reconnecting` (reconnect attempts exhausted) | `ConnectionLost` |
-//! | any other | `Other` (the reason's name) |
+//! | `Room::connect(url, token, options)` | a `RoomError` becomes [`TransportError::Failed`] (never with the token) |
+//! | first event `Connected { participants_with_tracks }` | [`RoomFact::Connected`] (by join time, then identity), pushed before `connect` returns |
+//! | `ParticipantConnected(p)` / `ParticipantDisconnected(p)` | `ParticipantJoined` / `ParticipantLeft`, in the SDK's order |
+//! | `ParticipantAttributesChanged { participant, changed_attributes }` | `AttributesChanged` with the event's `changed_attributes` (and the live map, for reference) |
+//! | `ParticipantNameChanged { participant, name }` | `NameChanged` |
+//! | `TrackPublished`, `TrackUnpublished`, `TrackSubscribed`, `TrackUnsubscribed`, `TrackMuted`, `TrackUnmuted`; `LocalTrackPublished` / `LocalTrackUnpublished` | the track facts (local ones with the local identity) |
+//! | `Reconnecting` / `Reconnected` / `Moved { room }` | the same facts (`ConnectionStateChanged` repeats them and is ignored) |
+//! | `Disconnected { reason }` | `Disconnected` with the protocol name (`reason.as_str_name()`), then nothing |
+//! | `TextStreamOpened { reader, topic, participant_identity }` for the topics the translation layer reads | `StreamOpened`, one `StreamChunk` per chunk, `StreamClosed` with the trailer-merged attributes and the SDK's error text |
 //!
 //! | [`TransportLink`] | LiveKit |
 //! |---|---|
 //! | `send_text(topic, text)` | `local_participant().send_text(text, SendTextOptions::new_with_topic(topic))`; returns the stream ID |
 //! | `set_microphone_enabled(true)` | first time: `PlatformAudio::new()` (the device microphone) and `LocalAudioTrack::create_audio_track("microphone", RtcAudioSource::Device)` published as `TrackSource::Microphone`; later: unmute it |
 //! | `set_microphone_enabled(false)` | mute the microphone publication (it stays published) |
-//! | `disconnect()` | stop the translation tasks, `room.close()` (an already closed room is fine), release the audio device |
-//!
-//! # Text streams
-//!
-//! The room hands each stream's reader to a single consumer; this transport takes the readers of
-//! `lk.transcription` and `lk.chat` and reads each in its own task, so streams run concurrently
-//! and chunks keep their order within a stream. A stream's closing attributes are re-read after
-//! it ends, because LiveKit merges trailer attributes into them. A stream that ends because its
-//! sender left (LiveKit aborts a departed participant's streams) closes without an error.
+//! | `disconnect()` | stop the forwarding tasks, `room.close()` (an already closed room is fine), release the audio device |
 //!
 //! # Tasks
 //!
-//! Every task belongs to the connection: the translation task and the stream readers are
-//! aborted on disconnect, when the room reports `Disconnected`, and when the link is dropped.
-//! Dropping the link without `disconnect` still closes the room, in a task that ends when the
-//! close does.
+//! The forwarding task and the stream readers belong to the connection: they are aborted on
+//! disconnect, when the room reports `Disconnected`, and when the link is dropped. Dropping
+//! the link without `disconnect` still closes the room, in a task that ends when the close
+//! does.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -58,13 +44,12 @@ use std::{
 use async_trait::async_trait;
 use futures_util::{FutureExt, StreamExt};
 use livekit::{
-    ConnectionState as RoomConnectionState, DisconnectReason as RoomDisconnectReason,
-    PlatformAudio, Room, RoomError, RoomEvent, RoomOptions, SendTextOptions, StreamError,
-    StreamReader, TextStreamReader,
-    id::ParticipantIdentity,
+    ConnectionState as RoomConnectionState, PlatformAudio, Room, RoomError, RoomEvent, RoomOptions,
+    SendTextOptions, StreamReader, TextStreamReader,
     options::TrackPublishOptions,
-    participant::{Participant, ParticipantKind as RoomParticipantKind, RemoteParticipant},
-    track::{LocalAudioTrack, LocalTrack, TrackSource},
+    participant::{ParticipantKind as RoomParticipantKind, RemoteParticipant},
+    publication::TrackPublication,
+    track::{LocalAudioTrack, LocalTrack, TrackKind, TrackSource},
 };
 use tokio::{
     runtime::Handle,
@@ -74,11 +59,9 @@ use tokio::{
 
 use crate::{
     error::TransportError,
-    messages::{CHAT_TOPIC, TRANSCRIPTION_TOPIC},
-    transport::{
-        Connection, DisconnectReason, ParticipantInfo, ParticipantKind, TextStreamInfo, Transport,
-        TransportEvent, TransportLink,
-    },
+    room::facts::{ParticipantFact, RoomFact, TrackFact},
+    translate::is_session_topic,
+    transport::{FactSink, Transport, TransportLink},
 };
 
 /// The name of the published microphone track.
@@ -170,7 +153,12 @@ impl fmt::Debug for LiveKitTransport {
 
 #[async_trait]
 impl Transport for LiveKitTransport {
-    async fn connect(&self, server_url: &str, token: &str) -> Result<Connection, TransportError> {
+    async fn connect(
+        &self,
+        server_url: &str,
+        token: &str,
+        sink: FactSink,
+    ) -> Result<Arc<dyn TransportLink>, TransportError> {
         let runtime = Handle::try_current()
             .map_err(|_| TransportError::failed("the LiveKit transport needs a tokio runtime"))?;
         let (room, mut room_events) = Room::connect(server_url, token, self.room_options.clone())
@@ -189,16 +177,18 @@ impl Transport for LiveKitTransport {
         participants.sort_by(|a, b| {
             a.joined_at().cmp(&b.joined_at()).then_with(|| a.identity().cmp(&b.identity()))
         });
-        let participants = participants.iter().map(participant_info).collect();
+        sink.push(RoomFact::Connected {
+            local_identity: room.local_participant().identity().into(),
+            room_name: room.name(),
+            participants: participants.iter().map(participant_fact).collect(),
+        });
 
-        let local_identity = room.local_participant().identity().into();
-        let (sender, events) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             room: Arc::new(room),
             runtime: runtime.clone(),
             platform_microphone: self.platform_microphone,
-            sender: Mutex::new(Some(sender)),
-            translation: Mutex::new(None),
+            sink: Mutex::new(Some(sink)),
+            forwarding: Mutex::new(None),
             streams: Mutex::new(Some(JoinSet::new())),
             stopped: AtomicBool::new(false),
             close_requested: AtomicBool::new(false),
@@ -206,10 +196,9 @@ impl Transport for LiveKitTransport {
             microphone_wanted: Mutex::new(false),
             platform_audio: Mutex::new(None),
         });
-        let translation =
-            runtime.spawn(translate(Arc::downgrade(&inner), room_events, first_event));
-        *lock(&inner.translation) = Some(translation);
-        Ok(Connection { local_identity, participants, events, link: Arc::new(LiveKitLink(inner)) })
+        let forwarding = runtime.spawn(forward(Arc::downgrade(&inner), room_events, first_event));
+        *lock(&inner.forwarding) = Some(forwarding);
+        Ok(Arc::new(LiveKitLink(inner)))
     }
 }
 
@@ -220,9 +209,9 @@ struct Inner {
     room: Arc<Room>,
     runtime: Handle,
     platform_microphone: bool,
-    /// `None` once stopped: nothing is delivered after that.
-    sender: Mutex<Option<mpsc::UnboundedSender<TransportEvent>>>,
-    translation: Mutex<Option<JoinHandle<()>>>,
+    /// `None` once stopped: nothing is pushed after that.
+    sink: Mutex<Option<FactSink>>,
+    forwarding: Mutex<Option<JoinHandle<()>>>,
     /// The stream readers; dropping the set aborts them. `None` once stopped.
     streams: Mutex<Option<JoinSet<()>>>,
     stopped: AtomicBool,
@@ -236,20 +225,20 @@ struct Inner {
 }
 
 impl Inner {
-    /// Delivers `event`; `false` when stopped or nobody listens any more.
-    fn emit(&self, event: TransportEvent) -> bool {
-        lock(&self.sender).as_ref().is_some_and(|sender| sender.send(event).is_ok())
+    /// Pushes `fact`; `false` when stopped or nobody reads any more.
+    fn push(&self, fact: RoomFact) -> bool {
+        lock(&self.sink).as_ref().is_some_and(|sink| sink.push(fact))
     }
 
     /// Stops delivering events and aborts the tasks (the room stays open).
     fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
-        let sender = lock(&self.sender).take();
-        let translation = lock(&self.translation).take();
+        let sink = lock(&self.sink).take();
+        let forwarding = lock(&self.forwarding).take();
         let streams = lock(&self.streams).take();
-        drop(sender);
-        if let Some(translation) = translation {
-            translation.abort();
+        drop(sink);
+        if let Some(forwarding) = forwarding {
+            forwarding.abort();
         }
         // Dropping a JoinSet aborts every task in it.
         drop(streams);
@@ -266,24 +255,25 @@ impl Inner {
     }
 
     /// Reports a new text stream and starts reading it.
-    fn open_stream(self: &Arc<Self>, reader: TextStreamReader, sender_identity: String) {
+    fn open_stream(self: &Arc<Self>, reader: TextStreamReader, participant_identity: String) {
         let info = reader.info();
-        let stream = TextStreamInfo {
-            id: info.id.clone(),
+        let stream_id = info.id.clone();
+        let fact = RoomFact::StreamOpened {
+            stream_id: stream_id.clone(),
             topic: info.topic.clone(),
-            sender_identity: sender_identity.clone(),
+            // livekit 0.10 names the stream by the identity it arrived from.
+            sender_identity: participant_identity.clone(),
+            participant_identity,
             attributes: sorted(info.attributes()),
         };
-        let stream_id = stream.id.clone();
         // Reported here, in the room's event order; the reader task only follows with chunks.
-        if !self.emit(TransportEvent::TextStreamOpened(stream)) {
+        if !self.push(fact) {
             return;
         }
         let mut streams = lock(&self.streams);
         let Some(streams) = streams.as_mut() else { return };
         while streams.try_join_next().is_some() {}
-        let task = read_stream(Arc::downgrade(self), reader, stream_id, sender_identity);
-        streams.spawn_on(task, &self.runtime);
+        streams.spawn_on(read_stream(Arc::downgrade(self), reader, stream_id), &self.runtime);
     }
 
     /// Mutes or unmutes the microphone as last asked.
@@ -410,100 +400,124 @@ impl Drop for LiveKitLink {
     }
 }
 
-/// Translates the room's events until it disconnects or the connection is gone.
-async fn translate(
+/// Forwards the room's events until it disconnects or the connection is gone.
+async fn forward(
     inner: Weak<Inner>,
     mut events: mpsc::UnboundedReceiver<RoomEvent>,
     first_event: Option<RoomEvent>,
 ) {
-    let mut translator = Translator { inner, reconnecting: false };
     if let Some(event) = first_event
-        && !translator.handle(event)
+        && !forward_one(&inner, event)
     {
         return;
     }
     while let Some(event) = events.recv().await {
-        if !translator.handle(event) {
+        if !forward_one(&inner, event) {
             return;
         }
     }
-    // The room went away without `Disconnected`: closing the channel says the connection ended.
-    if let Some(inner) = translator.inner.upgrade() {
+    // The room went away without `Disconnected`: closing the sink says the connection ended.
+    if let Some(inner) = inner.upgrade() {
         inner.stop();
     }
 }
 
-struct Translator {
-    inner: Weak<Inner>,
-    /// Between `Reconnecting` and `Reconnected`.
-    reconnecting: bool,
-}
-
-impl Translator {
-    /// Handles one room event; `false` when translating is over.
-    fn handle(&mut self, event: RoomEvent) -> bool {
-        let Some(inner) = self.inner.upgrade() else { return false };
-        let event = match event {
-            RoomEvent::ParticipantConnected(participant) => {
-                TransportEvent::ParticipantConnected(participant_info(&participant))
-            }
-            RoomEvent::ParticipantDisconnected(participant) => {
-                TransportEvent::ParticipantDisconnected { identity: participant.identity().into() }
-            }
-            RoomEvent::ParticipantAttributesChanged {
-                participant: Participant::Remote(participant),
-                ..
-            } => TransportEvent::ParticipantAttributesChanged {
+/// Forwards one room event; `false` when forwarding is over.
+fn forward_one(inner: &Weak<Inner>, event: RoomEvent) -> bool {
+    let Some(inner) = inner.upgrade() else { return false };
+    let fact = match event {
+        RoomEvent::ParticipantConnected(participant) => {
+            RoomFact::ParticipantJoined { participant: participant_fact(&participant) }
+        }
+        RoomEvent::ParticipantDisconnected(participant) => {
+            RoomFact::ParticipantLeft { identity: participant.identity().into() }
+        }
+        RoomEvent::ParticipantAttributesChanged { participant, changed_attributes } => {
+            RoomFact::AttributesChanged {
                 identity: participant.identity().into(),
+                changed: sorted(changed_attributes),
                 attributes: sorted(participant.attributes()),
-            },
-            RoomEvent::Reconnecting => {
-                self.reconnecting = true;
-                TransportEvent::Reconnecting
             }
-            RoomEvent::Reconnected => {
-                self.reconnecting = false;
-                TransportEvent::Reconnected
+        }
+        RoomEvent::ParticipantNameChanged { participant, name, .. } => {
+            RoomFact::NameChanged { identity: participant.identity().into(), name }
+        }
+        RoomEvent::TrackPublished { publication, participant } => RoomFact::TrackPublished {
+            identity: participant.identity().into(),
+            track: track_fact(
+                &TrackPublication::Remote(publication.clone()),
+                publication.is_subscribed(),
+            ),
+        },
+        RoomEvent::LocalTrackPublished { publication, participant, .. } => {
+            RoomFact::TrackPublished {
+                identity: participant.identity().into(),
+                track: track_fact(&TrackPublication::Local(publication), true),
             }
-            RoomEvent::Disconnected { reason } => {
-                let reason = disconnect_reason(reason, self.reconnecting);
-                inner.emit(TransportEvent::Disconnected { reason });
-                inner.stop();
-                return false;
+        }
+        RoomEvent::TrackUnpublished { publication, participant } => RoomFact::TrackUnpublished {
+            identity: participant.identity().into(),
+            sid: publication.sid().into(),
+        },
+        RoomEvent::LocalTrackUnpublished { publication, participant } => {
+            RoomFact::TrackUnpublished {
+                identity: participant.identity().into(),
+                sid: publication.sid().into(),
             }
-            RoomEvent::TextStreamOpened { reader, topic, participant_identity } => {
-                if (topic == TRANSCRIPTION_TOPIC || topic == CHAT_TOPIC)
-                    && let Some(reader) = reader.take()
-                {
-                    inner.open_stream(reader, participant_identity.into());
-                }
-                return true;
+        }
+        RoomEvent::TrackSubscribed { publication, participant, .. } => RoomFact::TrackSubscribed {
+            identity: participant.identity().into(),
+            sid: publication.sid().into(),
+        },
+        RoomEvent::TrackUnsubscribed { publication, participant, .. } => {
+            RoomFact::TrackUnsubscribed {
+                identity: participant.identity().into(),
+                sid: publication.sid().into(),
             }
-            _ => return true,
-        };
-        inner.emit(event)
-    }
+        }
+        RoomEvent::TrackMuted { participant, publication } => RoomFact::TrackMuted {
+            identity: participant.identity().into(),
+            sid: publication.sid().into(),
+        },
+        RoomEvent::TrackUnmuted { participant, publication } => RoomFact::TrackUnmuted {
+            identity: participant.identity().into(),
+            sid: publication.sid().into(),
+        },
+        RoomEvent::Reconnecting => RoomFact::Reconnecting,
+        RoomEvent::Reconnected => RoomFact::Reconnected,
+        RoomEvent::Moved { room } => RoomFact::Moved { room_name: room.name },
+        RoomEvent::Disconnected { reason } => {
+            inner.push(RoomFact::Disconnected { reason: reason.as_str_name().to_owned() });
+            inner.stop();
+            return false;
+        }
+        RoomEvent::TextStreamOpened { reader, topic, participant_identity } => {
+            // A reader has one consumer: take only those of the topics the session reads.
+            if is_session_topic(&topic)
+                && let Some(reader) = reader.take()
+            {
+                inner.open_stream(reader, participant_identity.into());
+            }
+            return true;
+        }
+        _ => return true,
+    };
+    inner.push(fact)
 }
 
-/// Reads one text stream: a chunk event per chunk, then the close.
-async fn read_stream(
-    inner: Weak<Inner>,
-    mut reader: TextStreamReader,
-    stream_id: String,
-    sender_identity: String,
-) {
+/// Reads one text stream: a chunk fact per chunk, then the close.
+async fn read_stream(inner: Weak<Inner>, mut reader: TextStreamReader, stream_id: String) {
     let mut error = None;
     while let Some(chunk) = reader.next().await {
         let Some(connection) = inner.upgrade() else { return };
         match chunk {
             Ok(text) => {
-                let event = TransportEvent::TextStreamChunk { stream_id: stream_id.clone(), text };
-                if !connection.emit(event) {
+                if !connection.push(RoomFact::StreamChunk { stream_id: stream_id.clone(), text }) {
                     return;
                 }
             }
             Err(failure) => {
-                error = stream_failure(&connection.room, &sender_identity, failure);
+                error = Some(failure.to_string());
                 break;
             }
         }
@@ -511,60 +525,68 @@ async fn read_stream(
     let Some(connection) = inner.upgrade() else { return };
     // Re-read: the trailer's attributes are merged in when the stream ends.
     let attributes = sorted(reader.info().attributes());
-    connection.emit(TransportEvent::TextStreamClosed { stream_id, attributes, error });
+    connection.push(RoomFact::StreamClosed { stream_id, attributes, error });
 }
 
-/// Why a stream failed; `None` when LiveKit aborted it because its sender left (that is no
-/// receive failure: the participant's departure is reported on its own).
-fn stream_failure(room: &Room, sender_identity: &str, error: StreamError) -> Option<String> {
-    if let StreamError::AbnormalEnd(reason) = &error
-        && (*reason == sender_left_reason(sender_identity)
-            || !room
-                .remote_participants()
-                .contains_key(&ParticipantIdentity::from(sender_identity)))
-    {
-        return None;
-    }
-    Some(error.to_string())
-}
-
-/// The reason LiveKit gives a stream it aborts because its sender disconnected.
-fn sender_left_reason(sender_identity: &str) -> String {
-    format!("Participant {sender_identity} unexpectedly disconnected in the middle of sending data")
-}
-
-fn participant_info(participant: &RemoteParticipant) -> ParticipantInfo {
-    ParticipantInfo {
+fn participant_fact(participant: &RemoteParticipant) -> ParticipantFact {
+    let mut tracks: Vec<_> = participant
+        .track_publications()
+        .into_values()
+        .map(|publication| {
+            let subscribed = publication.is_subscribed();
+            track_fact(&TrackPublication::Remote(publication), subscribed)
+        })
+        .collect();
+    tracks.sort_by(|a, b| a.sid.cmp(&b.sid));
+    ParticipantFact {
         identity: participant.identity().into(),
         name: participant.name(),
-        kind: participant_kind(participant.kind()),
+        kind: participant_kind_name(participant.kind()).to_owned(),
         attributes: sorted(participant.attributes()),
+        tracks,
     }
 }
 
-fn participant_kind(kind: RoomParticipantKind) -> ParticipantKind {
+fn track_fact(publication: &TrackPublication, subscribed: bool) -> TrackFact {
+    TrackFact {
+        sid: publication.sid().into(),
+        name: publication.name(),
+        source: track_source_name(publication.source()).to_owned(),
+        kind: track_kind_name(publication.kind()).to_owned(),
+        muted: publication.is_muted(),
+        subscribed,
+    }
+}
+
+/// The protocol name of an SDK participant kind.
+fn participant_kind_name(kind: RoomParticipantKind) -> &'static str {
     match kind {
-        RoomParticipantKind::Standard => ParticipantKind::Standard,
-        RoomParticipantKind::Agent => ParticipantKind::Agent,
-        _ => ParticipantKind::Other,
+        RoomParticipantKind::Standard => "STANDARD",
+        RoomParticipantKind::Ingress => "INGRESS",
+        RoomParticipantKind::Egress => "EGRESS",
+        RoomParticipantKind::Sip => "SIP",
+        RoomParticipantKind::Agent => "AGENT",
+        RoomParticipantKind::Connector => "CONNECTOR",
+        RoomParticipantKind::Bridge => "BRIDGE",
     }
 }
 
-fn disconnect_reason(reason: RoomDisconnectReason, reconnecting: bool) -> DisconnectReason {
-    match reason {
-        RoomDisconnectReason::ClientInitiated => DisconnectReason::ClientInitiated,
-        RoomDisconnectReason::ServerShutdown => DisconnectReason::ServerShutdown,
-        RoomDisconnectReason::ParticipantRemoved => DisconnectReason::ParticipantRemoved,
-        RoomDisconnectReason::RoomDeleted => DisconnectReason::RoomDeleted,
-        RoomDisconnectReason::DuplicateIdentity => DisconnectReason::DuplicateIdentity,
-        RoomDisconnectReason::SignalClose
-        | RoomDisconnectReason::JoinFailure
-        | RoomDisconnectReason::StateMismatch
-        | RoomDisconnectReason::ConnectionTimeout
-        | RoomDisconnectReason::MediaFailure => DisconnectReason::ConnectionLost,
-        // LiveKit closes with the cause of the reconnect episode once its attempts run out.
-        RoomDisconnectReason::UnknownReason if reconnecting => DisconnectReason::ConnectionLost,
-        other => DisconnectReason::Other(format!("{other:?}")),
+/// The protocol name of an SDK track source.
+fn track_source_name(source: TrackSource) -> &'static str {
+    match source {
+        TrackSource::Unknown => "UNKNOWN",
+        TrackSource::Camera => "CAMERA",
+        TrackSource::Microphone => "MICROPHONE",
+        TrackSource::Screenshare => "SCREEN_SHARE",
+        TrackSource::ScreenshareAudio => "SCREEN_SHARE_AUDIO",
+    }
+}
+
+/// The protocol name of an SDK track kind.
+fn track_kind_name(kind: TrackKind) -> &'static str {
+    match kind {
+        TrackKind::Audio => "AUDIO",
+        TrackKind::Video => "VIDEO",
     }
 }
 
@@ -624,42 +646,19 @@ mod tests {
     }
 
     #[test]
-    fn disconnect_reasons() {
-        let cases = [
-            (RoomDisconnectReason::ClientInitiated, false, DisconnectReason::ClientInitiated),
-            (RoomDisconnectReason::ServerShutdown, false, DisconnectReason::ServerShutdown),
-            (RoomDisconnectReason::ParticipantRemoved, false, DisconnectReason::ParticipantRemoved),
-            (RoomDisconnectReason::RoomDeleted, false, DisconnectReason::RoomDeleted),
-            (RoomDisconnectReason::DuplicateIdentity, false, DisconnectReason::DuplicateIdentity),
-            (RoomDisconnectReason::SignalClose, false, DisconnectReason::ConnectionLost),
-            (RoomDisconnectReason::JoinFailure, false, DisconnectReason::ConnectionLost),
-            (RoomDisconnectReason::UnknownReason, true, DisconnectReason::ConnectionLost),
-            (
-                RoomDisconnectReason::UnknownReason,
-                false,
-                DisconnectReason::Other("UnknownReason".into()),
-            ),
-            (RoomDisconnectReason::RoomClosed, false, DisconnectReason::Other("RoomClosed".into())),
-        ];
-        for (reason, reconnecting, expected) in cases {
-            assert_eq!(disconnect_reason(reason, reconnecting), expected, "{reason:?}");
-        }
-    }
-
-    #[test]
-    fn participant_kinds() {
-        assert_eq!(participant_kind(RoomParticipantKind::Agent), ParticipantKind::Agent);
-        assert_eq!(participant_kind(RoomParticipantKind::Standard), ParticipantKind::Standard);
-        assert_eq!(participant_kind(RoomParticipantKind::Sip), ParticipantKind::Other);
-        assert_eq!(participant_kind(RoomParticipantKind::Egress), ParticipantKind::Other);
-    }
-
-    #[test]
-    fn the_sender_left_reason_matches_livekit() {
+    fn sdk_values_are_forwarded_as_protocol_names() {
+        use crate::room::protocol::{ParticipantKind, TrackKind as Kind, TrackSource as Source};
         assert_eq!(
-            sender_left_reason("agent"),
-            "Participant agent unexpectedly disconnected in the middle of sending data"
+            ParticipantKind::from_protocol(participant_kind_name(RoomParticipantKind::Agent)),
+            ParticipantKind::Agent
         );
+        assert_eq!(participant_kind_name(RoomParticipantKind::Sip), "SIP");
+        assert_eq!(
+            Source::from_protocol(track_source_name(TrackSource::ScreenshareAudio)),
+            Source::ScreenShareAudio
+        );
+        assert_eq!(Kind::from_protocol(track_kind_name(TrackKind::Video)), Kind::Video);
+        assert_eq!(livekit::DisconnectReason::RoomDeleted.as_str_name(), "ROOM_DELETED");
     }
 
     #[test]

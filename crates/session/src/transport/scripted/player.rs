@@ -1,0 +1,200 @@
+//! Plays a script's steps on a scripted room as room facts, in the orders a LiveKit room
+//! reports them (livekit 0.10, `src/room/mod.rs`).
+
+use std::{collections::BTreeMap, sync::Weak};
+
+use super::{Room, lock, script::Step};
+use crate::{
+    core::{
+        agent::AGENT_STATE_ATTRIBUTE,
+        messages::{SEGMENT_ID_ATTRIBUTE, TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC},
+    },
+    room::facts::{ParticipantFact, RoomFact},
+};
+
+/// Plays steps on a room.
+pub(super) struct Player {
+    pub(super) room: Weak<Room>,
+}
+
+impl Player {
+    /// Plays one step; `false` when the room is gone.
+    pub(super) async fn step(&self, step: Step) -> bool {
+        let Some(room) = self.room.upgrade() else { return false };
+        match step {
+            Step::Wait(duration) => {
+                drop(room);
+                tokio::time::sleep(duration).await;
+                true
+            }
+            Step::Fact(fact) => room.push(fact),
+            Step::AgentJoins(agent) => {
+                lock(&room.participants).push(agent.participant.clone());
+                room.push(RoomFact::ParticipantJoined { participant: agent.participant })
+            }
+            Step::AgentState(state) => {
+                let fact = {
+                    let mut participants = lock(&room.participants);
+                    let Some(agent) = agent_mut(&mut participants) else { return true };
+                    agent.attributes.insert(AGENT_STATE_ATTRIBUTE.to_owned(), state.clone());
+                    RoomFact::AttributesChanged {
+                        identity: agent.identity.clone(),
+                        changed: BTreeMap::from([(AGENT_STATE_ATTRIBUTE.to_owned(), state)]),
+                        attributes: agent.attributes.clone(),
+                    }
+                };
+                room.push(fact)
+            }
+            Step::AgentSays(text) => {
+                let agent = agent_mut(&mut lock(&room.participants)).map(|a| a.identity.clone());
+                let Some(agent) = agent else { return true };
+                let (interval, stream_id) = (room.word_interval, room.next_id("stream"));
+                let attributes = BTreeMap::from([
+                    (SEGMENT_ID_ATTRIBUTE.to_owned(), room.next_id("segment")),
+                    (TRANSCRIPTION_FINAL_ATTRIBUTE.to_owned(), "false".to_owned()),
+                ]);
+                if !room.push(opened(&stream_id, &agent, attributes.clone())) {
+                    return false;
+                }
+                drop(room);
+                for chunk in words(&text) {
+                    tokio::time::sleep(interval).await;
+                    let Some(room) = self.room.upgrade() else { return false };
+                    if !room
+                        .push(RoomFact::StreamChunk { stream_id: stream_id.clone(), text: chunk })
+                    {
+                        return false;
+                    }
+                }
+                let Some(room) = self.room.upgrade() else { return false };
+                // Agents send `lk.transcription_final: true` only in the trailer.
+                let mut trailer = attributes;
+                trailer.insert(TRANSCRIPTION_FINAL_ATTRIBUTE.to_owned(), "true".to_owned());
+                room.push(RoomFact::StreamClosed { stream_id, attributes: trailer, error: None })
+            }
+            Step::AgentStreamFails { text, reason } => {
+                let agent = agent_mut(&mut lock(&room.participants)).map(|a| a.identity.clone());
+                let Some(agent) = agent else { return true };
+                let stream_id = room.next_id("stream");
+                room.push(opened(&stream_id, &agent, BTreeMap::new()))
+                    && room.push(RoomFact::StreamChunk { stream_id: stream_id.clone(), text })
+                    && room.push(RoomFact::StreamClosed {
+                        stream_id,
+                        attributes: BTreeMap::new(),
+                        error: Some(reason),
+                    })
+            }
+            Step::UserSays(text) => {
+                let segment = room.next_id("segment");
+                let local = room.local_identity.clone();
+                let interval = room.word_interval;
+                drop(room);
+                let mut so_far = String::new();
+                let chunks = words(&text);
+                let last = chunks.len().saturating_sub(1);
+                for (index, chunk) in chunks.into_iter().enumerate() {
+                    so_far.push_str(&chunk);
+                    tokio::time::sleep(interval).await;
+                    let Some(room) = self.room.upgrade() else { return false };
+                    let is_final = if index == last { "true" } else { "false" };
+                    let stream_id = room.next_id("stream");
+                    let attributes = BTreeMap::from([
+                        (SEGMENT_ID_ATTRIBUTE.to_owned(), segment.clone()),
+                        (TRANSCRIPTION_FINAL_ATTRIBUTE.to_owned(), is_final.to_owned()),
+                    ]);
+                    let sent = room.push(opened(&stream_id, &local, attributes.clone()))
+                        && room.push(RoomFact::StreamChunk {
+                            stream_id: stream_id.clone(),
+                            text: so_far.clone(),
+                        })
+                        && room.push(RoomFact::StreamClosed { stream_id, attributes, error: None });
+                    if !sent {
+                        return false;
+                    }
+                }
+                true
+            }
+            Step::AgentLeaves => {
+                let agent = {
+                    let mut participants = lock(&room.participants);
+                    let Some(index) = agent_index(&participants) else { return true };
+                    participants.remove(index)
+                };
+                room.push(RoomFact::ParticipantLeft { identity: agent.identity })
+            }
+            Step::Reconnect => {
+                // livekit 0.10 `handle_restarting`: every remote participant disconnected,
+                // then `Reconnecting`; `handle_signal_restarted`: the join response's
+                // participants connected again; `handle_restarted`: `Reconnected` once the
+                // local tracks are republished.
+                let participants = lock(&room.participants).clone();
+                let left = participants
+                    .iter()
+                    .all(|p| room.push(RoomFact::ParticipantLeft { identity: p.identity.clone() }));
+                left && room.push(RoomFact::Reconnecting)
+                    && room.push(RoomFact::Reconnected)
+                    && participants
+                        .into_iter()
+                        .all(|participant| room.push(RoomFact::ParticipantJoined { participant }))
+            }
+            Step::SignalReconnect => {
+                // livekit 0.10 `handle_resuming` / `handle_resumed`.
+                room.push(RoomFact::Reconnecting) && room.push(RoomFact::Reconnected)
+            }
+            Step::Disconnect(reason) => {
+                room.push(RoomFact::Disconnected { reason });
+                room.close();
+                false
+            }
+        }
+    }
+}
+
+fn opened(stream_id: &str, sender: &str, attributes: BTreeMap<String, String>) -> RoomFact {
+    RoomFact::StreamOpened {
+        stream_id: stream_id.to_owned(),
+        topic: TRANSCRIPTION_TOPIC.to_owned(),
+        sender_identity: sender.to_owned(),
+        participant_identity: String::new(),
+        attributes,
+    }
+}
+
+/// The agent that joined last.
+fn agent_index(participants: &[ParticipantFact]) -> Option<usize> {
+    participants.iter().rposition(|p| p.kind == "AGENT")
+}
+
+fn agent_mut(participants: &mut [ParticipantFact]) -> Option<&mut ParticipantFact> {
+    let index = agent_index(participants)?;
+    participants.get_mut(index)
+}
+
+/// Splits text into word chunks that keep their leading space ("Hi", " there", "!").
+fn words(text: &str) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut current = String::new();
+    for ch in text.chars() {
+        if ch == ' ' && !current.trim().is_empty() {
+            chunks.push(std::mem::take(&mut current));
+        }
+        current.push(ch);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_keep_their_spaces() {
+        assert_eq!(words("Hi there!"), ["Hi", " there!"]);
+        assert_eq!(words(" a  b"), [" a", "  b"]);
+        assert_eq!(words(""), Vec::<String>::new());
+        assert_eq!(words("Hi there!").concat(), "Hi there!");
+    }
+}
