@@ -6,4 +6,5 @@ mod e2e;
 mod lifecycle;
 mod messages;
 mod observation;
+mod room_orders;
 mod support;
