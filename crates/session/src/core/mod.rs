@@ -64,6 +64,9 @@ pub(crate) struct Core {
     agent_deadline: Option<Instant>,
     /// When an agent that left counts as gone.
     leave_deadline: Option<Instant>,
+    /// An agent has been in the room and has not been declared gone: if a reconnect or a
+    /// move ends without it, it left.
+    agent_expected: bool,
     failure: Option<AgentFailure>,
     changes: Vec<Change>,
 }
@@ -82,6 +85,7 @@ impl Core {
             dispatches_agent: false,
             agent_deadline: None,
             leave_deadline: None,
+            agent_expected: false,
             failure: None,
             changes: Vec::new(),
         }
@@ -237,9 +241,15 @@ impl Core {
                 if self.dispatches_agent && self.current_agent().is_none() {
                     self.agent_deadline = Some(now + self.agent_timeout);
                 }
+                // A full reconnect re-announces everyone before `Reconnected`: an agent that
+                // is still missing left during the reconnect.
+                self.arm_leave_if_missing(now);
             }
             RoomEvent::Moved { room_name } => {
+                // A move is not a leave: the participants absent from the new room are
+                // reported gone just before it; the agent has a grace from the move to follow.
                 self.room_name = room_name;
+                self.arm_leave_if_missing(now);
             }
             RoomEvent::Disconnected(reason) => {
                 // The error first, as in `start_failed`.
@@ -282,6 +292,7 @@ impl Core {
             self.leave_deadline = None;
             if self.state.is_connected() && self.current_agent().is_none() {
                 self.failure = Some(AgentFailure::Left);
+                self.agent_expected = false;
             }
         }
         self.update_agent();
@@ -330,7 +341,15 @@ impl Core {
         self.dispatches_agent = false;
         self.agent_deadline = None;
         self.leave_deadline = None;
+        self.agent_expected = false;
         self.failure = None;
+    }
+
+    /// Starts the leave grace if an agent was expected and is not in the room.
+    fn arm_leave_if_missing(&mut self, now: Instant) {
+        if self.agent_expected && self.current_agent().is_none() {
+            self.leave_deadline = Some(now + AGENT_LEAVE_GRACE);
+        }
     }
 
     /// The first agent participant (avatar workers excluded).
@@ -349,6 +368,7 @@ impl Core {
                 match self.current_agent().map(Agent::from_participant) {
                     Some(mut agent) => {
                         self.leave_deadline = None;
+                        self.agent_expected = true;
                         if agent.is_connected() {
                             self.failure = None;
                             self.agent_deadline = None;
@@ -455,6 +475,8 @@ mod tests {
         available_by: Option<Instant>,
         /// When the last agent departure happened, if no reconnect followed.
         departed_at: Option<Instant>,
+        /// An agent has been in the room since the connect.
+        had_agent: bool,
         participants: Vec<ParticipantInfo>,
         /// Open streams: id → (key, replace on first chunk, got a chunk).
         streams: HashMap<String, ((String, String), bool, bool)>,
@@ -516,6 +538,7 @@ mod tests {
                             model.available_by = dispatch.then_some(now + TIMEOUT);
                             model.departed_at = None;
                             model.participants = participants;
+                            model.had_agent = model.first_agent().is_some();
                             model.streams.clear();
                         }
                     }
@@ -644,6 +667,7 @@ mod tests {
                 model.participants.push(p.clone());
                 if model.first_agent().is_some() {
                     model.departed_at = None;
+                    model.had_agent = true;
                 }
             }
             RoomEvent::ParticipantLeft { identity } => {
@@ -665,6 +689,10 @@ mod tests {
                 model.departed_at = model.departed_at.filter(|at| now >= *at + AGENT_LEAVE_GRACE);
             }
             RoomEvent::Reconnected => {
+                // An agent still missing after the reconnect left.
+                if model.had_agent && model.first_agent().is_none() {
+                    model.departed_at = Some(model.departed_at.unwrap_or(now));
+                }
                 // A reconnect restarts the wait for an absent agent (a timeout that already
                 // fired stays).
                 if model.dispatch && model.first_agent().is_none() {

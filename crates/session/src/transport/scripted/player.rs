@@ -132,10 +132,10 @@ impl Player {
                     .iter()
                     .all(|p| room.push(RoomFact::ParticipantLeft { identity: p.identity.clone() }));
                 left && room.push(RoomFact::Reconnecting)
-                    && room.push(RoomFact::Reconnected)
                     && participants
                         .into_iter()
                         .all(|participant| room.push(RoomFact::ParticipantJoined { participant }))
+                    && room.push(RoomFact::Reconnected)
             }
             Step::SignalReconnect => {
                 // livekit 0.10 `handle_resuming` / `handle_resumed`.
