@@ -3,6 +3,7 @@
 mod agent;
 #[cfg(feature = "e2e")]
 mod e2e;
+mod fixtures;
 mod lifecycle;
 mod messages;
 mod observation;
