@@ -339,7 +339,7 @@ async fn every_fixture_replays_as_expected() {
 fn the_room_layer_findings_have_fixtures() {
     let scenarios: BTreeMap<String, String> = all_fixtures()
         .into_iter()
-        .map(|f| (f.header.scenario.clone(), f.header.source.clone()))
+        .map(|f| (f.header.scenario.clone(), f.header.source))
         .collect();
     for scenario in [
         "full-reconnect",
