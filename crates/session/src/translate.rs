@@ -21,15 +21,14 @@
 //!   aborted and would stay open for good: when an agent leaves, this layer closes them
 //!   itself. Any other failure — including of a user transcript — is a receive error.
 //! - **Reconnects** are forwarded in the room's order; the core's leave grace absorbs the
-//!   departures a full reconnect reports first (see [`crate::AGENT_LEAVE_GRACE`]).
+//!   departures a full reconnect reports first (see the core's `AGENT_LEAVE_GRACE`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::{
-    core::messages::{CHAT_TOPIC, TRANSCRIPTION_TOPIC},
-    room::{
-        facts::{ParticipantFact, RoomFact, TrackFact},
-        protocol::{DisconnectReason, ParticipantKind, TrackKind, TrackSource},
+use crate::room::{
+    facts::{ParticipantFact, RoomFact, TrackFact},
+    protocol::{
+        CHAT_TOPIC, DisconnectReason, ParticipantKind, TRANSCRIPTION_TOPIC, TrackKind, TrackSource,
     },
 };
 
@@ -373,7 +372,7 @@ fn track(fact: TrackFact) -> TrackInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{core::agent::AGENT_STATE_ATTRIBUTE, room::facts::ParticipantFact};
+    use crate::room::{facts::ParticipantFact, protocol::AGENT_STATE_ATTRIBUTE};
 
     fn connected(participants: Vec<ParticipantFact>) -> RoomFact {
         RoomFact::Connected {

@@ -2,12 +2,8 @@
 
 use std::{collections::BTreeMap, fmt};
 
+pub use crate::room::protocol::{AGENT_STATE_ATTRIBUTE, PUBLISH_ON_BEHALF_ATTRIBUTE};
 use crate::{room::protocol::ParticipantKind, translate::ParticipantInfo};
-
-/// The participant attribute an agent publishes its state in.
-pub const AGENT_STATE_ATTRIBUTE: &str = "lk.agent.state";
-/// The participant attribute of workers (avatars) that publish on behalf of an agent.
-pub const PUBLISH_ON_BEHALF_ATTRIBUTE: &str = "lk.publish_on_behalf";
 
 /// What the agent is doing, as the app should show it.
 ///

@@ -13,16 +13,10 @@
 
 use std::{collections::HashMap, time::SystemTime};
 
+pub use crate::room::protocol::{
+    CHAT_TOPIC, SEGMENT_ID_ATTRIBUTE, TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC,
+};
 use crate::translate::TextStreamInfo;
-
-/// The topic of transcription text streams.
-pub const TRANSCRIPTION_TOPIC: &str = "lk.transcription";
-/// The topic of chat text streams.
-pub const CHAT_TOPIC: &str = "lk.chat";
-/// The transcription attribute naming the segment a stream belongs to.
-pub const SEGMENT_ID_ATTRIBUTE: &str = "lk.segment_id";
-/// The transcription attribute saying whether the segment is final (`"true"`/`"false"`).
-pub const TRANSCRIPTION_FINAL_ATTRIBUTE: &str = "lk.transcription_final";
 
 /// Who produced a message and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

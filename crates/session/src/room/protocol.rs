@@ -5,6 +5,24 @@
 
 use std::fmt;
 
+/// The participant attribute an agent publishes its state in.
+pub const AGENT_STATE_ATTRIBUTE: &str = "lk.agent.state";
+
+/// The participant attribute of workers (avatars) that publish on behalf of an agent.
+pub const PUBLISH_ON_BEHALF_ATTRIBUTE: &str = "lk.publish_on_behalf";
+
+/// The topic of transcription text streams.
+pub const TRANSCRIPTION_TOPIC: &str = "lk.transcription";
+
+/// The topic of chat text streams.
+pub const CHAT_TOPIC: &str = "lk.chat";
+
+/// The transcription attribute naming the segment a stream belongs to.
+pub const SEGMENT_ID_ATTRIBUTE: &str = "lk.segment_id";
+
+/// The transcription attribute saying whether the segment is final (`"true"`/`"false"`).
+pub const TRANSCRIPTION_FINAL_ATTRIBUTE: &str = "lk.transcription_final";
+
 /// The protocol name of `s` reduced to upper-case letters and digits: `ROOM_DELETED`,
 /// `RoomDeleted` and `room-deleted` all become `ROOMDELETED`.
 fn normalized(s: &str) -> String {

@@ -337,10 +337,8 @@ async fn every_fixture_replays_as_expected() {
 /// the livekit 0.10 source they cite.
 #[test]
 fn the_room_layer_findings_have_fixtures() {
-    let scenarios: BTreeMap<String, String> = all_fixtures()
-        .into_iter()
-        .map(|f| (f.header.scenario.clone(), f.header.source))
-        .collect();
+    let scenarios: BTreeMap<String, String> =
+        all_fixtures().into_iter().map(|f| (f.header.scenario.clone(), f.header.source)).collect();
     for scenario in [
         "full-reconnect",
         "agent-leaves-during-reconnect",

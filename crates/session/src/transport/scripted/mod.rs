@@ -35,9 +35,9 @@ use self::{
     script::{Reply, Step},
 };
 use crate::{
-    core::messages::CHAT_TOPIC,
     error::TransportError,
     room::facts::{ParticipantFact, RoomFact},
+    room::protocol::CHAT_TOPIC,
     transport::{FactSink, Transport, TransportLink},
 };
 

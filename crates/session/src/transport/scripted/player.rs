@@ -4,12 +4,12 @@
 use std::{collections::BTreeMap, sync::Weak};
 
 use super::{Room, lock, script::Step};
-use crate::{
-    core::{
-        agent::AGENT_STATE_ATTRIBUTE,
-        messages::{SEGMENT_ID_ATTRIBUTE, TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC},
+use crate::room::{
+    facts::{ParticipantFact, RoomFact},
+    protocol::{
+        AGENT_STATE_ATTRIBUTE, SEGMENT_ID_ATTRIBUTE, TRANSCRIPTION_FINAL_ATTRIBUTE,
+        TRANSCRIPTION_TOPIC,
     },
-    room::facts::{ParticipantFact, RoomFact},
 };
 
 /// Plays steps on a room.

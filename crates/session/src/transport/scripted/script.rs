@@ -3,9 +3,9 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use crate::{
-    core::agent::AGENT_STATE_ATTRIBUTE,
     error::TransportError,
     room::facts::{ParticipantFact, RoomFact},
+    room::protocol::AGENT_STATE_ATTRIBUTE,
 };
 
 /// An agent participant for a script.
