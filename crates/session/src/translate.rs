@@ -187,7 +187,11 @@ impl Translator {
         match fact {
             RoomFact::Connected { local_identity, room_name, participants } => {
                 *self = Self { local_identity: local_identity.clone(), ..Self::default() };
-                let participants: Vec<_> = participants.into_iter().map(participant).collect();
+                let participants: Vec<_> = participants
+                    .into_iter()
+                    .filter(|p| p.identity != local_identity)
+                    .map(participant)
+                    .collect();
                 for p in &participants {
                     self.participants.insert(p.identity.clone(), p.clone());
                 }
@@ -591,5 +595,101 @@ mod tests {
             t.translate(RoomFact::TrackMuted { identity: "agent".into(), sid: "nope".into() })
                 .is_empty()
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const WHO: [&str; 4] = ["user", "agent", "bob", "avatar"];
+
+    fn fact() -> impl Strategy<Value = RoomFact> {
+        let who = (0..WHO.len()).prop_map(|i| WHO[i].to_owned());
+        let stream = (0..4usize).prop_map(|i| format!("s{i}"));
+        let topic = prop_oneof![
+            Just(TRANSCRIPTION_TOPIC.to_owned()),
+            Just(CHAT_TOPIC.to_owned()),
+            Just("other".to_owned())
+        ];
+        prop_oneof![
+            1 => proptest::collection::vec(who.clone(), 0..3).prop_map(|ids| RoomFact::Connected {
+                local_identity: "user".into(),
+                room_name: "r".into(),
+                participants: ids.into_iter().map(ParticipantFact::agent).collect(),
+            }),
+            3 => (who.clone(), any::<bool>()).prop_map(|(id, agent)| RoomFact::ParticipantJoined {
+                participant: ParticipantFact::new(id, if agent { "AGENT" } else { "STANDARD" }),
+            }),
+            2 => who.clone().prop_map(|identity| RoomFact::ParticipantLeft { identity }),
+            2 => (who.clone(), "[a-z]{0,2}").prop_map(|(identity, v)| RoomFact::AttributesChanged {
+                identity,
+                changed: [("k".to_owned(), v)].into(),
+                attributes: BTreeMap::new(),
+            }),
+            3 => (stream.clone(), topic, who.clone(), proptest::option::of(who)).prop_map(
+                |(stream_id, topic, sender_identity, wire)| RoomFact::StreamOpened {
+                    stream_id,
+                    topic,
+                    sender_identity,
+                    participant_identity: wire.unwrap_or_default(),
+                    attributes: BTreeMap::new(),
+                }
+            ),
+            3 => (stream.clone(), "[a-z]{0,3}")
+                .prop_map(|(stream_id, text)| RoomFact::StreamChunk { stream_id, text }),
+            2 => (stream, proptest::option::of("[a-z]{1,3}")).prop_map(|(stream_id, error)| {
+                RoomFact::StreamClosed { stream_id, attributes: BTreeMap::new(), error }
+            }),
+            1 => Just(RoomFact::Reconnecting),
+            1 => Just(RoomFact::Reconnected),
+            1 => "[A-Z_]{0,12}".prop_map(|reason| RoomFact::Disconnected { reason }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever a room reports, the translation never panics, every stream the core
+        /// sees opens once and closes at most once, nothing flows on a stream the core has not
+        /// seen open, and the local participant never appears as a remote one.
+        #[test]
+        fn streams_are_well_formed_and_the_local_participant_stays_local(
+            facts in proptest::collection::vec(fact(), 1..60)
+        ) {
+            let mut t = Translator::new();
+            let mut open: HashSet<String> = HashSet::new();
+            let mut connected = false;
+            for fact in facts {
+                for event in t.translate(fact) {
+                    match event {
+                        RoomEvent::Connected { participants, .. } => {
+                            open.clear();
+                            connected = true;
+                            prop_assert!(participants.iter().all(|p| p.identity != "user"));
+                        }
+                        RoomEvent::ParticipantJoined(p) if connected => {
+                            prop_assert_ne!(p.identity, "user");
+                        }
+                        RoomEvent::StreamOpened(info) => {
+                            prop_assert!(is_session_topic(&info.topic));
+                            open.insert(info.id);
+                        }
+                        RoomEvent::StreamChunk { stream_id, .. } => {
+                            prop_assert!(open.contains(&stream_id), "chunk on a closed stream");
+                        }
+                        RoomEvent::StreamClosed { stream_id, .. } => {
+                            prop_assert!(open.remove(&stream_id), "closed twice or never opened");
+                        }
+                        RoomEvent::Disconnected(_) => open.clear(),
+                        _ => {}
+                    }
+                }
+            }
+        }
     }
 }
