@@ -85,6 +85,7 @@ def main() -> int:
     warnings.filterwarnings("ignore", message="The HMAC key is")
     logging.basicConfig(
         filename=args.log,
+        filemode="w",
         level=logging.DEBUG if args.log else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

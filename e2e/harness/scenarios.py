@@ -114,7 +114,7 @@ async def join(
             trace.name,
             p.identity,
             rtc.ParticipantKind.Name(p.kind),
-            disconnect_reason(p.disconnect_reason() or 0),
+            disconnect_reason(p.disconnect_reason or 0),
         ),
     )
     trace.start_clock()
