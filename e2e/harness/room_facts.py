@@ -5,7 +5,9 @@ Every room event becomes one plain dict (a "room fact", the JSON shape of
 No decisions are taken here: no topic is filtered out, nothing is classified, nothing is
 debounced or merged. The Rust side (translation layer) decides what a fact means.
 
-Protocol values are LiveKit's protocol enum names, never this SDK's Python names:
+Protocol values are LiveKit's protocol enum *names* (the FFI's numbers differ from the
+protocol's for track kind and some participant kinds, so nothing here passes a number on),
+never this SDK's Python names:
 participant kind `STANDARD`/`AGENT`/`SIP`/…, disconnect reason `ROOM_DELETED`/`CLIENT_INITIATED`/…,
 track source `MICROPHONE`/`CAMERA`/`SCREEN_SHARE`/`SCREEN_SHARE_AUDIO`/`UNKNOWN`, track kind
 `AUDIO`/`VIDEO`.
@@ -55,9 +57,15 @@ def disconnect_reason(value: int) -> str:
     return _enum_name(rtc.DisconnectReason, value, "")
 
 
+# The FFI's names that differ from the protocol's (livekit_models.proto `TrackSource`).
+_PROTOCOL_TRACK_SOURCE = {"SCREENSHARE": "SCREEN_SHARE", "SCREENSHARE_AUDIO": "SCREEN_SHARE_AUDIO"}
+
+
 def track_source(value: int) -> str:
-    """`SOURCE_MICROPHONE` → `MICROPHONE` (LiveKit's `TrackSource` names)."""
-    return _enum_name(rtc.TrackSource, value, "SOURCE_")
+    """`SOURCE_MICROPHONE` → `MICROPHONE`, `SOURCE_SCREENSHARE` → `SCREEN_SHARE` (LiveKit's
+    `TrackSource` names; the FFI spells screen share without the underscore)."""
+    name = _enum_name(rtc.TrackSource, value, "SOURCE_")
+    return _PROTOCOL_TRACK_SOURCE.get(name, name)
 
 
 def track_kind(value: int) -> str:
