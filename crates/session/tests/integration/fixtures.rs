@@ -4,8 +4,8 @@
 //!
 //! A fixture is JSON lines: a header (`fixture`, `sdk`, `sdk_version`, `source`, `scenario`,
 //! `session`), then `{"t_ms": N, "fact": {...}}` (a [`RoomFact`], `t_ms` after the connect
-//! started), `{"t_ms": N, "action": {"type": "send", "text": ...}}` or `{"type": "end"}`
-//! (what the app did), and `{"expect": {...}}` lines. The format is documented in
+//! started), `{"t_ms": N, "action": {"type": "send", "text": ...}}`, `{"type": "end"}` (what
+//! the app did) or `{"type": "wait"}` (how long the room was observed), and `{"expect": {...}}` lines. The format is documented in
 //! docs/session.md ("Replayable traces").
 
 use std::{
@@ -50,8 +50,12 @@ struct SessionSetup {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Action {
-    Send { text: String },
+    Send {
+        text: String,
+    },
     End,
+    /// Nothing: the trace was observed until this time.
+    Wait,
 }
 
 #[derive(Debug)]
@@ -187,6 +191,7 @@ async fn replay(fixture: &Fixture) -> (Session, Observed) {
                 session.send(text).await.unwrap_or_else(|e| panic!("send: {e}"));
             }
             Action::End => session.end().await,
+            Action::Wait => {}
         }
     }
     // Let the trace play out, and every grace and timeout after it.
