@@ -276,3 +276,7 @@ impl Core {
         self.tracks.list()
     }
 }
+
+#[cfg(test)]
+#[path = "tracks_tests.rs"]
+mod tests;
