@@ -116,10 +116,8 @@ impl SessionEvent {
                     *slot = track.clone();
                 }
             }
-            SessionEvent::TrackRemoved { index } => {
-                if *index < tracks.len() {
-                    tracks.remove(*index);
-                }
+            SessionEvent::TrackRemoved { index } if *index < tracks.len() => {
+                tracks.remove(*index);
             }
             SessionEvent::TracksReset(all) => tracks.clone_from(all),
             _ => {}

@@ -7,3 +7,4 @@ mod lifecycle;
 mod messages;
 mod observation;
 mod support;
+mod tracks;

@@ -233,9 +233,12 @@ fn opened(stream_id: &str, sender: &str, attributes: BTreeMap<String, String>) -
     }
 }
 
-/// The agent that joined last.
+/// The agent that joined last (avatar workers, which publish on an agent's behalf, are not
+/// agents).
 fn agent_index(participants: &[ParticipantFact]) -> Option<usize> {
-    participants.iter().rposition(|p| p.kind == "AGENT")
+    participants
+        .iter()
+        .rposition(|p| p.kind == "AGENT" && !p.attributes.contains_key(PUBLISH_ON_BEHALF_ATTRIBUTE))
 }
 
 fn agent_mut(participants: &mut [ParticipantFact]) -> Option<&mut ParticipantFact> {
