@@ -613,8 +613,7 @@ mod tests {
     fn track_facts_follow_the_participant() {
         let mut t = translator_with_agent();
         let track = TrackFact::new("TR_v", "CAMERA", "VIDEO");
-        let events = t
-            .translate(RoomFact::TrackPublished { identity: "agent".into(), track: track.clone() });
+        let events = t.translate(RoomFact::TrackPublished { identity: "agent".into(), track });
         assert_eq!(events.len(), 1);
         let events =
             t.translate(RoomFact::TrackSubscribed { identity: "agent".into(), sid: "TR_v".into() });

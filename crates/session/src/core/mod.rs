@@ -673,14 +673,12 @@ mod tests {
             RoomEvent::Reconnecting => {
                 model.departed_at = model.departed_at.filter(|at| now >= *at + AGENT_LEAVE_GRACE);
             }
-            RoomEvent::Reconnected => {
-                // A reconnect restarts the wait for an absent agent (a timeout that already
-                // fired stays).
-                if model.dispatch && model.first_agent().is_none() {
-                    let restarted = now + TIMEOUT;
-                    model.available_by =
-                        Some(model.available_by.map_or(restarted, |by| by.min(restarted)));
-                }
+            // A reconnect restarts the wait for an absent agent (a timeout that already fired
+            // stays).
+            RoomEvent::Reconnected if model.dispatch && model.first_agent().is_none() => {
+                let restarted = now + TIMEOUT;
+                model.available_by =
+                    Some(model.available_by.map_or(restarted, |by| by.min(restarted)));
             }
             RoomEvent::Disconnected(_) => {
                 model.participants.clear();
