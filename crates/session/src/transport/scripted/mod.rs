@@ -377,3 +377,7 @@ impl fmt::Debug for Room {
         f.debug_struct("Room").field("local_identity", &self.local_identity).finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+#[path = "tracks_tests.rs"]
+mod tracks_tests;
