@@ -30,6 +30,7 @@ pub use crate::{
             CHAT_TOPIC, MessageKind, ReceivedMessage, SEGMENT_ID_ATTRIBUTE,
             TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC,
         },
+        tracks::TrackReference,
     },
     error::{ConnectionError, SessionError, TransportError},
     room::{

@@ -20,6 +20,10 @@
 //!   *on the local user's behalf* (user transcripts name the local identity) are never
 //!   aborted and would stay open for good: when an agent leaves, this layer closes them
 //!   itself. Any other failure — including of a user transcript — is a receive error.
+//! - **Tracks** are kept per participant in publication order (first seen: a track published
+//!   again under the same SID keeps its place), the local participant's too (its own tracks
+//!   are always subscribed). Facts about participants this connection never saw, or tracks it
+//!   never saw published, are dropped; a change that changes nothing is not reported.
 //! - **Reconnects** are forwarded in the room's order; the core's leave grace absorbs the
 //!   departures a full reconnect reports first (see the core's `AGENT_LEAVE_GRACE`).
 
@@ -171,6 +175,8 @@ pub(crate) struct Translator {
     local_identity: String,
     /// Remote participants as last reported, by identity.
     participants: HashMap<String, ParticipantInfo>,
+    /// The local participant's tracks, in publication order.
+    local_tracks: Vec<TrackInfo>,
     /// Participants that left and have not come back: their streams' failures are departures.
     departed: HashSet<String>,
     streams: HashMap<String, OpenStream>,
@@ -232,16 +238,24 @@ impl Translator {
                 }
             }
             RoomFact::TrackPublished { identity, track: fact } => {
-                let track = track(fact);
-                if let Some(known) = self.participants.get_mut(&identity) {
-                    known.tracks.retain(|t| t.sid != track.sid);
-                    known.tracks.push(track.clone());
+                let mut track = track(fact);
+                if identity == self.local_identity {
+                    track.subscribed = true;
+                }
+                let Some(tracks) = self.tracks_mut(&identity) else { return Vec::new() };
+                match tracks.iter_mut().find(|t| t.sid == track.sid) {
+                    Some(known) if *known == track => return Vec::new(),
+                    Some(known) => known.clone_from(&track),
+                    None => tracks.push(track.clone()),
                 }
                 vec![RoomEvent::TrackPublished { identity, track }]
             }
             RoomFact::TrackUnpublished { identity, sid } => {
-                if let Some(known) = self.participants.get_mut(&identity) {
-                    known.tracks.retain(|t| t.sid != sid);
+                let Some(tracks) = self.tracks_mut(&identity) else { return Vec::new() };
+                let before = tracks.len();
+                tracks.retain(|t| t.sid != sid);
+                if tracks.len() == before {
+                    return Vec::new();
                 }
                 vec![RoomEvent::TrackUnpublished { identity, sid }]
             }
@@ -340,15 +354,29 @@ impl Translator {
         sid: &str,
         change: impl FnOnce(&mut TrackInfo),
     ) -> Vec<RoomEvent> {
-        let Some(track) = self
-            .participants
-            .get_mut(&identity)
-            .and_then(|p| p.tracks.iter_mut().find(|t| t.sid == sid))
+        let local = identity == self.local_identity;
+        let Some(track) =
+            self.tracks_mut(&identity).and_then(|tracks| tracks.iter_mut().find(|t| t.sid == sid))
         else {
             return Vec::new();
         };
+        let before = track.clone();
         change(track);
+        if local {
+            track.subscribed = true;
+        }
+        if *track == before {
+            return Vec::new();
+        }
         vec![RoomEvent::TrackChanged { identity, track: track.clone() }]
+    }
+
+    /// The tracks of the local participant or of a known remote one.
+    fn tracks_mut(&mut self, identity: &str) -> Option<&mut Vec<TrackInfo>> {
+        if identity == self.local_identity && !identity.is_empty() {
+            return Some(&mut self.local_tracks);
+        }
+        self.participants.get_mut(identity).map(|p| &mut p.tracks)
     }
 }
 
@@ -358,7 +386,14 @@ fn participant(fact: ParticipantFact) -> ParticipantInfo {
         name: fact.name,
         kind: ParticipantKind::from_protocol(&fact.kind),
         attributes: fact.attributes,
-        tracks: fact.tracks.into_iter().map(track).collect(),
+        // Publication order; a SID reported twice keeps its first place and its last state.
+        tracks: fact.tracks.into_iter().map(track).fold(Vec::new(), |mut tracks, track| {
+            match tracks.iter_mut().find(|t: &&mut TrackInfo| t.sid == track.sid) {
+                Some(known) => *known = track,
+                None => tracks.push(track),
+            }
+            tracks
+        }),
     }
 }
 
@@ -372,6 +407,10 @@ fn track(fact: TrackFact) -> TrackInfo {
         subscribed: fact.subscribed,
     }
 }
+
+#[cfg(test)]
+#[path = "translate_tracks_tests.rs"]
+mod track_tests;
 
 #[cfg(test)]
 mod tests {

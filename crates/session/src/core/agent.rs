@@ -3,7 +3,9 @@
 use std::{collections::BTreeMap, fmt};
 
 pub use crate::room::protocol::{AGENT_STATE_ATTRIBUTE, PUBLISH_ON_BEHALF_ATTRIBUTE};
-use crate::{room::protocol::ParticipantKind, translate::ParticipantInfo};
+use crate::{
+    core::tracks::TrackReference, room::protocol::ParticipantKind, translate::ParticipantInfo,
+};
 
 /// What the agent is doing, as the app should show it.
 ///
@@ -114,12 +116,25 @@ pub struct Agent {
     pub name: Option<String>,
     /// The agent participant's attributes, while it is in the room.
     pub attributes: BTreeMap<String, String>,
+    /// The agent's voice: its own first microphone track, else its avatar worker's, while the
+    /// agent is in the room (see docs/session.md, "Tracks").
+    pub audio_track: Option<TrackReference>,
+    /// The agent's video: its own first camera track, else its avatar worker's (Swift:
+    /// `avatarVideoTrack`), while the agent is in the room.
+    pub video_track: Option<TrackReference>,
 }
 
 impl Agent {
     /// An agent in `state` with no participant.
     pub fn without_participant(state: AgentState) -> Self {
-        Self { state, identity: None, name: None, attributes: BTreeMap::new() }
+        Self {
+            state,
+            identity: None,
+            name: None,
+            attributes: BTreeMap::new(),
+            audio_track: None,
+            video_track: None,
+        }
     }
 
     /// The agent represented by `participant`.
@@ -134,6 +149,8 @@ impl Agent {
             identity: Some(participant.identity.clone()),
             name: Some(participant.name.clone()).filter(|name| !name.is_empty()),
             attributes: participant.attributes.clone(),
+            audio_track: None,
+            video_track: None,
         }
     }
 

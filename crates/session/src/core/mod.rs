@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 pub(crate) mod agent;
 pub(crate) mod messages;
+pub(crate) mod tracks;
 
 use crate::{
     error::{ConnectionError, SessionError, TransportError},
@@ -17,6 +18,7 @@ use crate::{
 };
 use agent::{Agent, AgentFailure, AgentState, is_agent};
 use messages::{MessageChange, MessageStore, ReceivedMessage};
+use tracks::{TrackChange, Tracks};
 
 /// How long after the agent leaves the session waits for the room to report a reconnect before
 /// it declares the agent gone. A LiveKit room reports every participant as disconnected just
@@ -31,6 +33,7 @@ pub(crate) enum Change {
     Error,
     Message(MessageChange),
     MessagesRestored,
+    Track(TrackChange),
     /// The room connection ended, for this reason.
     Disconnected(DisconnectReason),
 }
@@ -57,6 +60,8 @@ pub(crate) struct Core {
     local_identity: String,
     room_name: String,
     messages: MessageStore,
+    /// The room's tracks, in publication order (see `tracks`).
+    tracks: Tracks,
     agent_timeout: Duration,
     /// Whether the token of the current connection dispatches an agent.
     dispatches_agent: bool,
@@ -81,6 +86,7 @@ impl Core {
             local_identity: String::new(),
             room_name: String::new(),
             messages: MessageStore::default(),
+            tracks: Tracks::default(),
             agent_timeout,
             dispatches_agent: false,
             agent_deadline: None,
@@ -203,6 +209,7 @@ impl Core {
         if !self.state.is_connected() {
             return;
         }
+        self.tracks.apply(&event, &self.local_identity, &mut self.changes);
         match event {
             RoomEvent::Connected { local_identity, room_name, participants } => {
                 self.local_identity = local_identity;
@@ -338,6 +345,7 @@ impl Core {
             self.changes.push(Change::Message(change));
         }
         self.participants.clear();
+        self.tracks.clear(&mut self.changes);
         self.dispatches_agent = false;
         self.agent_deadline = None;
         self.leave_deadline = None;
@@ -388,6 +396,7 @@ impl Core {
                 }
             }
         };
+        let agent = self.tracks.with_agent_tracks(agent, &self.participants);
         if agent != self.agent {
             self.agent = agent;
             self.changes.push(Change::Agent);

@@ -47,6 +47,7 @@ impl Shared {
                     }
                     None => continue,
                 },
+                Change::Track(change) => change.into(),
                 Change::MessagesRestored => {
                     SessionEvent::MessagesReset(inner.core.messages().to_vec())
                 }

@@ -10,7 +10,11 @@ use tokio::sync::mpsc;
 
 use crate::{
     ConnectionState,
-    core::{agent::Agent, messages::ReceivedMessage},
+    core::{
+        agent::Agent,
+        messages::ReceivedMessage,
+        tracks::{TrackChange, TrackReference},
+    },
     error::SessionError,
     room::protocol::DisconnectReason,
 };
@@ -22,6 +26,12 @@ use crate::{
 /// `index` (later messages move up by one), [`MessageReplaced`](Self::MessageReplaced)
 /// replaces the message at `index`, [`MessagesReset`](Self::MessagesReset) replaces the whole
 /// list. [`SessionEvent::apply_to`] does exactly that.
+///
+/// The track list ([`Session::tracks`](crate::Session::tracks) with no filter: every track of
+/// the room, remote and local, in publication order) is kept the same way with its four
+/// operations: [`TrackInserted`](Self::TrackInserted), [`TrackReplaced`](Self::TrackReplaced),
+/// [`TrackRemoved`](Self::TrackRemoved) (later tracks move down by one) and
+/// [`TracksReset`](Self::TracksReset); [`SessionEvent::apply_to_tracks`] applies them.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum SessionEvent {
@@ -51,6 +61,28 @@ pub enum SessionEvent {
     /// Replace the whole list (on subscribe, and by
     /// [`Session::restore_message_history`](crate::Session::restore_message_history)).
     MessagesReset(Vec<ReceivedMessage>),
+    /// Insert `track` at `index` (a track was published, or its participant joined).
+    TrackInserted {
+        /// Its position.
+        index: usize,
+        /// The track.
+        track: TrackReference,
+    },
+    /// Replace the track at `index` with `track` (muted, unmuted, subscribed, unsubscribed).
+    TrackReplaced {
+        /// Its position.
+        index: usize,
+        /// The track after the change.
+        track: TrackReference,
+    },
+    /// Remove the track at `index` (unpublished, or its participant left).
+    TrackRemoved {
+        /// Its position.
+        index: usize,
+    },
+    /// Replace the whole track list (on subscribe, on connect with the room's snapshot, and
+    /// with an empty list when the connection ends).
+    TracksReset(Vec<TrackReference>),
 }
 
 impl SessionEvent {
@@ -68,6 +100,38 @@ impl SessionEvent {
             }
             SessionEvent::MessagesReset(all) => messages.clone_from(all),
             _ => {}
+        }
+    }
+
+    /// Applies a track operation to `tracks` (other events leave it alone), exactly as
+    /// [`apply_to`](Self::apply_to) does for messages; an index out of range appends or is
+    /// ignored, never panics.
+    pub fn apply_to_tracks(&self, tracks: &mut Vec<TrackReference>) {
+        match self {
+            SessionEvent::TrackInserted { index, track } => {
+                tracks.insert((*index).min(tracks.len()), track.clone());
+            }
+            SessionEvent::TrackReplaced { index, track } => {
+                if let Some(slot) = tracks.get_mut(*index) {
+                    *slot = track.clone();
+                }
+            }
+            SessionEvent::TrackRemoved { index } if *index < tracks.len() => {
+                tracks.remove(*index);
+            }
+            SessionEvent::TracksReset(all) => tracks.clone_from(all),
+            _ => {}
+        }
+    }
+}
+
+impl From<TrackChange> for SessionEvent {
+    fn from(change: TrackChange) -> Self {
+        match change {
+            TrackChange::Inserted { index, track } => SessionEvent::TrackInserted { index, track },
+            TrackChange::Replaced { index, track } => SessionEvent::TrackReplaced { index, track },
+            TrackChange::Removed { index } => SessionEvent::TrackRemoved { index },
+            TrackChange::Reset(tracks) => SessionEvent::TracksReset(tracks),
         }
     }
 }

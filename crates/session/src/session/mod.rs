@@ -7,6 +7,7 @@
 mod driver;
 mod events;
 mod options;
+mod tracks;
 
 use std::{
     fmt,
@@ -388,7 +389,8 @@ impl Session {
     }
 
     /// Every change from now on, in order, starting with the current state: the connection
-    /// state, the agent, the error and all messages (as [`SessionEvent::MessagesReset`]).
+    /// state, the agent, the error, all messages (as [`SessionEvent::MessagesReset`]) and all
+    /// tracks (as [`SessionEvent::TracksReset`]).
     pub fn subscribe(&self) -> SessionEvents {
         let (sender, receiver) = mpsc::unbounded_channel();
         let mut inner = self.shared.lock();
@@ -398,6 +400,7 @@ impl Session {
             SessionEvent::AgentChanged(core.agent().clone()),
             SessionEvent::ErrorChanged(core.error().cloned()),
             SessionEvent::MessagesReset(core.messages().to_vec()),
+            SessionEvent::TracksReset(core.tracks().to_vec()),
         ];
         for event in snapshot {
             let _ = sender.send(event);

@@ -20,9 +20,20 @@
 //! | [`TransportLink`] | LiveKit |
 //! |---|---|
 //! | `send_text(topic, text)` | `local_participant().send_text(text, SendTextOptions::new_with_topic(topic))`; returns the stream ID |
-//! | `set_microphone_enabled(true)` | first time: `PlatformAudio::new()` (the device microphone) and `LocalAudioTrack::create_audio_track("microphone", RtcAudioSource::Device)` published as `TrackSource::Microphone`; later: unmute it |
+//! | `connect` | also opens the platform audio device (`PlatformAudio::new()`, alongside `Room::connect`) so that subscribed remote audio — the agent's voice — plays out whether or not the microphone is ever published; a device that cannot be opened is logged and the connection goes on without playout |
+//! | `set_microphone_enabled(true)` | first time: `LocalAudioTrack::create_audio_track("microphone", audio.rtc_source())` on the connection's `PlatformAudio` (opened now if it is not open yet) published as `TrackSource::Microphone`; later: unmute it |
 //! | `set_microphone_enabled(false)` | mute the microphone publication (it stays published) |
 //! | `disconnect()` | stop the forwarding tasks, `room.close()` (an already closed room is fine), release the audio device |
+//!
+//! # The SDK's tracks
+//!
+//! [`LiveKitTransport::remote_track`] returns the SDK's own `RemoteTrack` for a
+//! [`TrackReference`](crate::TrackReference)'s SID, to render video frames
+//! (`NativeVideoStream`) or feed an audio sink (`NativeAudioStream`).
+//!
+//! This glue is type-checked only (`DOCS_RS=1 cargo clippy --features livekit`): libwebrtc
+//! cannot be linked where it was written, so the audio playout has not been heard and the
+//! track handles have not been rendered here.
 //!
 //! # Tasks
 //!
@@ -49,7 +60,7 @@ use livekit::{
     options::TrackPublishOptions,
     participant::{ParticipantKind as RoomParticipantKind, RemoteParticipant},
     publication::TrackPublication,
-    track::{LocalAudioTrack, LocalTrack, TrackKind, TrackSource},
+    track::{LocalAudioTrack, LocalTrack, RemoteTrack, TrackKind, TrackSource},
 };
 use tokio::{
     runtime::Handle,
@@ -77,17 +88,29 @@ const MICROPHONE_TRACK_NAME: &str = "microphone";
 /// ```
 ///
 /// The defaults: LiveKit's `RoomOptions::default()` (auto-subscribe on, adaptive stream and
-/// dynacast off) and the platform microphone for
+/// dynacast off), the platform audio device opened at connect (remote audio plays out through
+/// it) and the platform microphone for
 /// [`set_microphone_enabled`](TransportLink::set_microphone_enabled).
+///
+/// Clones share the latest connection: keep one to reach the SDK's tracks
+/// ([`remote_track`](Self::remote_track)).
 #[derive(Clone)]
 pub struct LiveKitTransport {
     room_options: RoomOptions,
     platform_microphone: bool,
+    platform_audio: bool,
+    /// The latest connection (weak: the session owns it).
+    current: Arc<Mutex<Weak<Inner>>>,
 }
 
 impl Default for LiveKitTransport {
     fn default() -> Self {
-        Self { room_options: RoomOptions::default(), platform_microphone: true }
+        Self {
+            room_options: RoomOptions::default(),
+            platform_microphone: true,
+            platform_audio: true,
+            current: Arc::new(Mutex::new(Weak::new())),
+        }
     }
 }
 
@@ -130,9 +153,37 @@ impl LiveKitTransport {
         self
     }
 
+    /// Whether connecting opens the platform audio device (default on), through which
+    /// LiveKit plays out the remote audio it receives — the agent's voice — whether or not the
+    /// microphone is published. Turn it off for headless clients; if the device cannot be
+    /// opened, the connection goes on without playout (logged).
+    pub fn with_platform_audio(mut self, enabled: bool) -> Self {
+        self.platform_audio = enabled;
+        self
+    }
+
     /// The options rooms are joined with.
     pub fn room_options(&self) -> &RoomOptions {
         &self.room_options
+    }
+
+    /// The SDK's own track for `sid` (a [`TrackReference`](crate::TrackReference)'s `sid`) in
+    /// the latest connection of this transport (or of a clone of it): the handle to render
+    /// video frames from (`livekit::webrtc::video_stream::native::NativeVideoStream`) or to
+    /// read audio from. `None` when not connected, when no remote participant published that
+    /// SID, or while it is not subscribed (LiveKit creates the track when it subscribes).
+    pub fn remote_track(&self, sid: &str) -> Option<RemoteTrack> {
+        let inner = lock(&self.current).upgrade()?;
+        if inner.stopped.load(Ordering::SeqCst) {
+            return None;
+        }
+        inner.room.remote_participants().into_values().find_map(|participant| {
+            participant
+                .track_publications()
+                .into_iter()
+                .find(|(track_sid, _)| track_sid.as_str() == sid)
+                .and_then(|(_, publication)| publication.track())
+        })
     }
 }
 
@@ -147,6 +198,7 @@ impl fmt::Debug for LiveKitTransport {
             .field("join_retries", &options.join_retries)
             .field("connect_timeout", &options.connect_timeout)
             .field("platform_microphone", &self.platform_microphone)
+            .field("platform_audio", &self.platform_audio)
             .finish_non_exhaustive()
     }
 }
@@ -161,9 +213,26 @@ impl Transport for LiveKitTransport {
     ) -> Result<Arc<dyn TransportLink>, TransportError> {
         let runtime = Handle::try_current()
             .map_err(|_| TransportError::failed("the LiveKit transport needs a tokio runtime"))?;
-        let (room, mut room_events) = Room::connect(server_url, token, self.room_options.clone())
-            .await
-            .map_err(|error| connect_error(&error, token))?;
+        // The audio device opens while the room is joined (it enumerates devices through FFI:
+        // off the runtime). A dropped connect drops the handle; the device is then released
+        // when the open completes.
+        let audio = self.platform_audio.then(|| tokio::task::spawn_blocking(PlatformAudio::new));
+        let open_audio = async move {
+            match audio {
+                None => None,
+                Some(handle) => match handle.await {
+                    Ok(Ok(audio)) => Some(audio),
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "no platform audio device: remote audio will not play");
+                        None
+                    }
+                    Err(_) => None,
+                },
+            }
+        };
+        let (joined, platform_audio) =
+            tokio::join!(Room::connect(server_url, token, self.room_options.clone()), open_audio);
+        let (room, mut room_events) = joined.map_err(|error| connect_error(&error, token))?;
         // Nothing below awaits: once the room is joined, connect cannot be cancelled half-way.
 
         // The room queues `Connected` with the participants already there before `connect`
@@ -194,8 +263,9 @@ impl Transport for LiveKitTransport {
             close_requested: AtomicBool::new(false),
             microphone: OnceCell::new(),
             microphone_wanted: Mutex::new(false),
-            platform_audio: Mutex::new(None),
+            platform_audio: Mutex::new(platform_audio),
         });
+        *lock(&self.current) = Arc::downgrade(&inner);
         let forwarding = runtime.spawn(forward(Arc::downgrade(&inner), room_events, first_event));
         *lock(&inner.forwarding) = Some(forwarding);
         Ok(Arc::new(LiveKitLink(inner)))
@@ -220,7 +290,8 @@ struct Inner {
     microphone: OnceCell<LocalAudioTrack>,
     /// The microphone state last asked for; applied after every change and publish.
     microphone_wanted: Mutex<bool>,
-    /// Keeps the platform audio device open while the microphone track exists.
+    /// Keeps the platform audio device open for the connection: remote audio plays out through
+    /// it, and the microphone track captures from it.
     platform_audio: Mutex<Option<PlatformAudio>>,
 }
 
@@ -298,11 +369,17 @@ impl Inner {
     /// Opens the device microphone and publishes it.
     async fn publish_microphone(&self) -> Result<LocalAudioTrack, TransportError> {
         let room = self.live_room()?;
-        // Opening the audio device enumerates devices through FFI: keep it off the runtime.
-        let audio = tokio::task::spawn_blocking(PlatformAudio::new)
-            .await
-            .map_err(|_| TransportError::failed("opening the audio device failed unexpectedly"))?
-            .map_err(|error| TransportError::failed(format!("no microphone: {error}")))?;
+        let opened = lock(&self.platform_audio).clone();
+        let audio = match opened {
+            Some(audio) => audio,
+            // Opening the audio device enumerates devices through FFI: keep it off the runtime.
+            None => tokio::task::spawn_blocking(PlatformAudio::new)
+                .await
+                .map_err(|_| {
+                    TransportError::failed("opening the audio device failed unexpectedly")
+                })?
+                .map_err(|error| TransportError::failed(format!("no microphone: {error}")))?,
+        };
         let track = LocalAudioTrack::create_audio_track(MICROPHONE_TRACK_NAME, audio.rtc_source());
         let options = TrackPublishOptions { source: TrackSource::Microphone, ..Default::default() };
         let participant = room.local_participant();
@@ -667,10 +744,13 @@ mod tests {
             .with_auto_subscribe(false)
             .with_adaptive_stream(true)
             .with_dynacast(true)
-            .with_platform_microphone(false);
+            .with_platform_microphone(false)
+            .with_platform_audio(false);
         let options = transport.room_options();
         assert!(!options.auto_subscribe && options.adaptive_stream && options.dynacast);
         let debug = format!("{transport:?}");
         assert!(debug.contains("platform_microphone: false"), "{debug}");
+        assert!(debug.contains("platform_audio: false"), "{debug}");
+        assert!(LiveKitTransport::new().remote_track("TR_none").is_none(), "not connected");
     }
 }

@@ -284,7 +284,7 @@ async fn a_closed_event_channel_means_the_connection_was_lost() {
         SessionOptions::new().with_transport(VanishingTransport),
     );
     let mut events = session.subscribe();
-    for _ in 0..4 {
+    for _ in 0..5 {
         events.try_next().expect("snapshot");
     }
     session.start().await.unwrap();

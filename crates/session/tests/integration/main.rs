@@ -9,3 +9,4 @@ mod messages;
 mod observation;
 mod room_orders;
 mod support;
+mod tracks;

@@ -36,8 +36,10 @@ use self::{
 };
 use crate::{
     error::TransportError,
-    room::facts::{ParticipantFact, RoomFact},
-    room::protocol::CHAT_TOPIC,
+    room::{
+        facts::{ParticipantFact, RoomFact},
+        protocol::{CHAT_TOPIC, TrackSource},
+    },
     transport::{FactSink, Transport, TransportLink},
 };
 
@@ -127,6 +129,7 @@ impl Transport for ScriptedTransport {
                 counter: Mutex::new(0),
                 word_interval: self.script.word_interval,
                 participants: Mutex::new(self.script.in_room.clone()),
+                microphone: Mutex::new(None),
                 controller: Arc::downgrade(&self.shared),
             });
             state.current = Some(Arc::clone(&room));
@@ -139,6 +142,15 @@ impl Transport for ScriptedTransport {
             room_name: SCRIPTED_ROOM_NAME.to_owned(),
             participants: self.script.in_room.clone(),
         });
+        // Auto-subscribe then subscribes to the tracks already published.
+        for participant in &self.script.in_room {
+            for track in &participant.tracks {
+                room.push(RoomFact::TrackSubscribed {
+                    identity: participant.identity.clone(),
+                    sid: track.sid.clone(),
+                });
+            }
+        }
         room.play(self.script.steps.clone());
         Ok(Arc::new(Link(room)))
     }
@@ -224,6 +236,8 @@ struct Room {
     /// The remote participants as the script has made them, so that any step (including chat
     /// replies) can refer to "the agent".
     participants: Mutex<Vec<ParticipantFact>>,
+    /// The local microphone track once published: its SID and whether it is muted.
+    microphone: Mutex<Option<(String, bool)>>,
     controller: std::sync::Weak<Mutex<ControllerState>>,
 }
 
@@ -309,6 +323,36 @@ impl TransportLink for Link {
             return Err(error);
         }
         state.microphone_enabled = enabled;
+        drop(state);
+        // As LiveKit: published on first enable (`LocalTrackPublished`), then muted and
+        // unmuted (`TrackMuted` / `TrackUnmuted` of the local participant).
+        let room = &self.0;
+        let identity = room.local_identity.clone();
+        let fact = {
+            let mut microphone = lock(&room.microphone);
+            match (microphone.as_mut(), enabled) {
+                (None, false) => None,
+                (None, true) => {
+                    let sid = format!("TR_{identity}_microphone");
+                    *microphone = Some((sid.clone(), false));
+                    let track = script::track_fact(sid, TrackSource::Microphone);
+                    Some(RoomFact::TrackPublished { identity, track: track.with_subscribed(true) })
+                }
+                (Some((_, muted)), enabled) if *muted != enabled => None,
+                (Some((sid, muted)), enabled) => {
+                    *muted = !enabled;
+                    let sid = sid.clone();
+                    Some(if enabled {
+                        RoomFact::TrackUnmuted { identity, sid }
+                    } else {
+                        RoomFact::TrackMuted { identity, sid }
+                    })
+                }
+            }
+        };
+        if let Some(fact) = fact {
+            room.push(fact);
+        }
         Ok(())
     }
 
@@ -332,3 +376,7 @@ impl fmt::Debug for Room {
         f.debug_struct("Room").field("local_identity", &self.local_identity).finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+#[path = "tracks_tests.rs"]
+mod tracks_tests;

@@ -3,12 +3,15 @@
 
 use std::{collections::BTreeMap, sync::Weak};
 
-use super::{Room, lock, script::Step};
+use super::{
+    Room, lock,
+    script::{Step, source_name, track_fact},
+};
 use crate::room::{
     facts::{ParticipantFact, RoomFact},
     protocol::{
-        AGENT_STATE_ATTRIBUTE, SEGMENT_ID_ATTRIBUTE, TRANSCRIPTION_FINAL_ATTRIBUTE,
-        TRANSCRIPTION_TOPIC,
+        AGENT_STATE_ATTRIBUTE, PUBLISH_ON_BEHALF_ATTRIBUTE, SEGMENT_ID_ATTRIBUTE,
+        TRANSCRIPTION_FINAL_ATTRIBUTE, TRANSCRIPTION_TOPIC, TrackSource,
     },
 };
 
@@ -30,7 +33,62 @@ impl Player {
             Step::Fact(fact) => room.push(fact),
             Step::AgentJoins(agent) => {
                 lock(&room.participants).push(agent.participant.clone());
-                room.push(RoomFact::ParticipantJoined { participant: agent.participant })
+                join(&room, agent.participant)
+            }
+            Step::AvatarJoins(identity) => {
+                let agent = agent_mut(&mut lock(&room.participants)).map(|a| a.identity.clone());
+                let Some(agent) = agent else { return true };
+                let sid = room.next_id(&format!("TR_{identity}_camera"));
+                let worker = ParticipantFact::agent(identity)
+                    .with_attribute(PUBLISH_ON_BEHALF_ATTRIBUTE, agent)
+                    .with_track(track_fact(sid, TrackSource::Camera));
+                lock(&room.participants).push(worker.clone());
+                join(&room, worker)
+            }
+            Step::PublishTrack { identity, source } => {
+                let sid =
+                    room.next_id(&format!("TR_{identity}_{}", source_name(source).to_lowercase()));
+                let track = track_fact(sid.clone(), source);
+                {
+                    let mut participants = lock(&room.participants);
+                    let Some(p) = participants.iter_mut().find(|p| p.identity == identity) else {
+                        return true;
+                    };
+                    p.tracks.push(track.clone());
+                }
+                room.push(RoomFact::TrackPublished { identity: identity.clone(), track })
+                    && room.push(RoomFact::TrackSubscribed { identity, sid })
+            }
+            Step::MuteTrack { identity, source, muted } => {
+                let sid = {
+                    let mut participants = lock(&room.participants);
+                    let track =
+                        participants.iter_mut().find(|p| p.identity == identity).and_then(|p| {
+                            p.tracks.iter_mut().find(|t| t.source == source_name(source))
+                        });
+                    let Some(track) = track else { return true };
+                    track.muted = muted;
+                    track.sid.clone()
+                };
+                room.push(if muted {
+                    RoomFact::TrackMuted { identity, sid }
+                } else {
+                    RoomFact::TrackUnmuted { identity, sid }
+                })
+            }
+            Step::UnpublishTrack { identity, source } => {
+                let sid = {
+                    let mut participants = lock(&room.participants);
+                    let Some(p) = participants.iter_mut().find(|p| p.identity == identity) else {
+                        return true;
+                    };
+                    let Some(index) = p.tracks.iter().position(|t| t.source == source_name(source))
+                    else {
+                        return true;
+                    };
+                    p.tracks.remove(index).sid
+                };
+                room.push(RoomFact::TrackUnpublished { identity, sid })
             }
             Step::AgentState(state) => {
                 let fact = {
@@ -132,9 +190,7 @@ impl Player {
                     .iter()
                     .all(|p| room.push(RoomFact::ParticipantLeft { identity: p.identity.clone() }));
                 left && room.push(RoomFact::Reconnecting)
-                    && participants
-                        .into_iter()
-                        .all(|participant| room.push(RoomFact::ParticipantJoined { participant }))
+                    && participants.into_iter().all(|participant| join(&room, participant))
                     && room.push(RoomFact::Reconnected)
             }
             Step::SignalReconnect => {
@@ -150,6 +206,20 @@ impl Player {
     }
 }
 
+/// A participant joins with its tracks, in LiveKit's order (livekit 0.10
+/// `handle_participant_update`): `ParticipantConnected` before `update_info` publishes its
+/// tracks, then auto-subscribe subscribes to each.
+pub(super) fn join(room: &Room, mut participant: ParticipantFact) -> bool {
+    let tracks = std::mem::take(&mut participant.tracks);
+    let identity = participant.identity.clone();
+    room.push(RoomFact::ParticipantJoined { participant })
+        && tracks.into_iter().all(|track| {
+            let sid = track.sid.clone();
+            room.push(RoomFact::TrackPublished { identity: identity.clone(), track })
+                && room.push(RoomFact::TrackSubscribed { identity: identity.clone(), sid })
+        })
+}
+
 fn opened(stream_id: &str, sender: &str, attributes: BTreeMap<String, String>) -> RoomFact {
     RoomFact::StreamOpened {
         stream_id: stream_id.to_owned(),
@@ -160,9 +230,12 @@ fn opened(stream_id: &str, sender: &str, attributes: BTreeMap<String, String>) -
     }
 }
 
-/// The agent that joined last.
+/// The agent that joined last (avatar workers, which publish on an agent's behalf, are not
+/// agents).
 fn agent_index(participants: &[ParticipantFact]) -> Option<usize> {
-    participants.iter().rposition(|p| p.kind == "AGENT")
+    participants
+        .iter()
+        .rposition(|p| p.kind == "AGENT" && !p.attributes.contains_key(PUBLISH_ON_BEHALF_ATTRIBUTE))
 }
 
 fn agent_mut(participants: &mut [ParticipantFact]) -> Option<&mut ParticipantFact> {

@@ -4,8 +4,10 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use crate::{
     error::TransportError,
-    room::facts::{ParticipantFact, RoomFact},
-    room::protocol::AGENT_STATE_ATTRIBUTE,
+    room::{
+        facts::{ParticipantFact, RoomFact, TrackFact},
+        protocol::{AGENT_STATE_ATTRIBUTE, TrackSource},
+    },
 };
 
 /// An agent participant for a script.
@@ -36,10 +38,50 @@ impl ScriptedAgent {
         self
     }
 
+    /// It publishes a microphone track (its voice): present when it joins or is in the room,
+    /// subscribed right after, as LiveKit's auto-subscribe does.
+    pub fn with_microphone(self) -> Self {
+        self.with_track(TrackSource::Microphone)
+    }
+
+    /// It publishes a camera track of its own (an agent with video, no avatar worker needed).
+    pub fn with_camera(self) -> Self {
+        self.with_track(TrackSource::Camera)
+    }
+
+    fn with_track(mut self, source: TrackSource) -> Self {
+        let sid =
+            format!("TR_{}_{}", self.participant.identity, source_name(source).to_lowercase());
+        self.participant.tracks.push(track_fact(sid, source));
+        self
+    }
+
     /// The participant it appears as.
     pub fn participant(&self) -> &ParticipantFact {
         &self.participant
     }
+}
+
+/// LiveKit's protocol name of a track source.
+pub(super) fn source_name(source: TrackSource) -> &'static str {
+    match source {
+        TrackSource::Camera => "CAMERA",
+        TrackSource::Microphone => "MICROPHONE",
+        TrackSource::ScreenShare => "SCREEN_SHARE",
+        TrackSource::ScreenShareAudio => "SCREEN_SHARE_AUDIO",
+        _ => "UNKNOWN",
+    }
+}
+
+/// A newly published track of `source` (audio for the microphone and screen-share audio,
+/// video otherwise), unmuted, not yet subscribed, named after its source.
+pub(super) fn track_fact(sid: String, source: TrackSource) -> TrackFact {
+    let kind = match source {
+        TrackSource::Microphone | TrackSource::ScreenShareAudio => "AUDIO",
+        _ => "VIDEO",
+    };
+    let name = source_name(source).to_lowercase();
+    TrackFact::new(sid, source_name(source), kind).with_name(name)
 }
 
 pub(super) type Reply = Arc<dyn Fn(&str) -> Script + Send + Sync>;
@@ -54,6 +96,10 @@ pub(super) enum Step {
     AgentStreamFails { text: String, reason: String },
     UserSays(String),
     AgentLeaves,
+    AvatarJoins(String),
+    PublishTrack { identity: String, source: TrackSource },
+    MuteTrack { identity: String, source: TrackSource, muted: bool },
+    UnpublishTrack { identity: String, source: TrackSource },
     Reconnect,
     SignalReconnect,
     Disconnect(String),
@@ -190,6 +236,42 @@ impl Script {
     /// The agent leaves the room.
     pub fn agent_leaves(mut self) -> Self {
         self.steps.push(Step::AgentLeaves);
+        self
+    }
+
+    /// An avatar worker joins for the agent that joined last: a participant of kind `AGENT`
+    /// with `lk.publish_on_behalf` set to the agent's identity, publishing a camera track
+    /// (subscribed right after). The session shows it as the agent's video.
+    pub fn avatar_joins(mut self, identity: &str) -> Self {
+        self.steps.push(Step::AvatarJoins(identity.to_owned()));
+        self
+    }
+
+    /// The participant `identity` (the agent, an avatar worker, …) publishes a track of
+    /// `source`; the session subscribes to it right after, as LiveKit's auto-subscribe does.
+    /// Ignored if nobody in the room has that identity.
+    pub fn publish_track(mut self, identity: &str, source: TrackSource) -> Self {
+        self.steps.push(Step::PublishTrack { identity: identity.to_owned(), source });
+        self
+    }
+
+    /// The participant `identity` mutes its first track of `source` (ignored if there is none).
+    pub fn mute_track(mut self, identity: &str, source: TrackSource) -> Self {
+        self.steps.push(Step::MuteTrack { identity: identity.to_owned(), source, muted: true });
+        self
+    }
+
+    /// The participant `identity` unmutes its first track of `source` (ignored if there is
+    /// none).
+    pub fn unmute_track(mut self, identity: &str, source: TrackSource) -> Self {
+        self.steps.push(Step::MuteTrack { identity: identity.to_owned(), source, muted: false });
+        self
+    }
+
+    /// The participant `identity` unpublishes its first track of `source` (ignored if there is
+    /// none).
+    pub fn unpublish_track(mut self, identity: &str, source: TrackSource) -> Self {
+        self.steps.push(Step::UnpublishTrack { identity: identity.to_owned(), source });
         self
     }
 
