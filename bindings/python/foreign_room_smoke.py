@@ -29,18 +29,14 @@ TOKEN = "py-secret-token"
 
 
 class FakeLink(ffi.ForeignRoomLink):
-    """The joined room's actions: records them; chat is echoed by the agent."""
+    """The joined room's actions: records them."""
 
     def __init__(self, room):
         self.room = room
 
     async def send_text(self, topic, text):
         self.room.sent.append((topic, text))
-        stream_id = f"chat-{len(self.room.sent)}"
-        if topic == "lk.chat":
-            # The agent echoes the chat on its own stream, as a room would report it.
-            asyncio.get_running_loop().call_soon(self.room.stream, "lk.chat", f"echo-{stream_id}", [f"echo: {text}"], {})
-        return stream_id
+        return f"chat-{len(self.room.sent)}"
 
     async def set_microphone_enabled(self, enabled):
         self.room.microphone.append(enabled)
@@ -176,6 +172,9 @@ async def test_a_session_runs_over_a_python_room():
         sent = await session.send("What time is it?")
         check(sent.kind == ffi.MessageKind.SENT_CHAT and sent.id == "chat-1", f"sent message: {sent}")
         check(room.sent == [("lk.chat", "What time is it?")], f"sent on lk.chat: {room.sent}")
+        await mirror.until("the sent message", lambda: len(mirror.messages) == 2)
+        # The agent answers on its own chat stream.
+        room.stream("lk.chat", "CH_echo", ["echo: What time is it?"], {})
         await mirror.until("the echo", lambda: len(mirror.messages) == 3)
         echo = mirror.messages[2]
         check(echo.kind == ffi.MessageKind.RECEIVED_CHAT and echo.text == "echo: What time is it?", f"echo: {echo}")
