@@ -335,7 +335,9 @@ impl fmt::Debug for RoomLink {
 pub trait ForeignRoom: Send + Sync {
     /// Joins the room that `token` grants on the server at `url`; subscribes to the room's
     /// events and forwards each as a fact into `sink`, [`RoomFact::Connected`] (with the
-    /// participants already there and their tracks) first, before returning. Returns the link
+    /// participants already there and their tracks) first, before returning. Keep `sink` while
+    /// the room is joined: once the app holds no reference to it, the session takes the
+    /// connection as lost. Returns the link
     /// to the joined room (`RoomLink(link)`). Called again only after the previous link was
     /// disconnected; a connect may still be running when the session gives up on it (its
     /// start was cancelled): the session then disconnects the link it returns at once.
@@ -473,9 +475,13 @@ mod tests {
     struct TestRoom {
         log: Arc<Mutex<Log>>,
         left: Arc<Notify>,
+        /// Notified when `connect` is called.
+        called: Arc<Notify>,
         /// When set, `connect` waits for it before joining.
         gate: Mutex<Option<oneshot::Receiver<()>>>,
         fail_connect: bool,
+        /// Whether the link holds the sink (a real room does).
+        keep_sink: bool,
     }
 
     impl TestRoom {
@@ -483,8 +489,10 @@ mod tests {
             Self {
                 log: Arc::default(),
                 left: Arc::new(Notify::new()),
+                called: Arc::new(Notify::new()),
                 gate: Mutex::new(None),
                 fail_connect: false,
+                keep_sink: true,
             }
         }
     }
@@ -492,6 +500,9 @@ mod tests {
     struct TestLink {
         log: Arc<Mutex<Log>>,
         left: Arc<Notify>,
+        /// Held while joined, as a real room does: a sink dropped by everyone means the
+        /// connection was lost.
+        _sink: Option<Arc<RoomFactSink>>,
     }
 
     fn lock(log: &Mutex<Log>) -> std::sync::MutexGuard<'_, Log> {
@@ -507,6 +518,7 @@ mod tests {
             sink: Arc<RoomFactSink>,
         ) -> Result<Arc<RoomLink>, RoomError> {
             lock(&self.log).connects.push((url, token));
+            self.called.notify_one();
             let gate = self.gate.lock().unwrap_or_else(PoisonError::into_inner).take();
             if let Some(gate) = gate {
                 let _ = gate.await;
@@ -535,6 +547,7 @@ mod tests {
             Ok(RoomLink::new(Arc::new(TestLink {
                 log: Arc::clone(&self.log),
                 left: Arc::clone(&self.left),
+                _sink: self.keep_sink.then_some(sink),
             })))
         }
     }
@@ -650,18 +663,15 @@ mod tests {
         let room = TestRoom::new();
         *room.gate.lock().unwrap_or_else(PoisonError::into_inner) = Some(gate);
         let (log, left) = (Arc::clone(&room.log), Arc::clone(&room.left));
+        let called = Arc::clone(&room.called);
         let session = Arc::new(session_over(room));
         let starting = tokio::spawn({
             let session = Arc::clone(&session);
             async move { session.start().await }
         });
-        tokio::time::timeout(Duration::from_secs(5), async {
-            while lock(&log).connects.is_empty() {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await
-        .expect("the app's connect was called");
+        tokio::time::timeout(Duration::from_secs(5), called.notified())
+            .await
+            .expect("the app's connect was called");
         session.end().await;
         let result = starting.await.expect("start returned");
         assert!(matches!(result, Err(session::SessionError::Cancelled)), "{result:?}");
@@ -672,6 +682,25 @@ mod tests {
         assert_eq!(lock(&log).disconnects, 1);
         assert_eq!(session.connection_state(), session::ConnectionState::Disconnected);
         assert!(session.messages().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_room_that_lets_go_of_its_sink_lost_the_connection() {
+        let mut room = TestRoom::new();
+        room.keep_sink = false;
+        let session = session_over(room);
+        let mut events = session.subscribe();
+        session.start().await.expect("connected");
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(event) = events.next().await {
+                if let session::SessionEvent::Disconnected(_) = event {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("the session noticed");
+        assert_eq!(session.disconnect_reason(), Some(session::DisconnectReason::ConnectionLost));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
