@@ -144,6 +144,42 @@ impl From<session::SessionError> for SessionError {
     }
 }
 
+/// Why an app-supplied room (`ForeignRoom`, `ForeignRoomLink`) could not do what the session
+/// asked. The session reports it as its connection, sender or media error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
+pub enum RoomError {
+    /// There is no joined room (not yet, or not any more).
+    #[error("not connected")]
+    NotConnected,
+    /// The room is restoring its connection; try again in a moment.
+    #[error("the connection is being restored; try again in a moment")]
+    Reconnecting,
+    /// The room's SDK failed; `reason` is its description (never a token).
+    #[error("{reason}")]
+    Failed {
+        /// What happened.
+        reason: String,
+    },
+}
+
+impl From<RoomError> for session::TransportError {
+    fn from(error: RoomError) -> Self {
+        match error {
+            RoomError::NotConnected => session::TransportError::NotConnected,
+            RoomError::Reconnecting => session::TransportError::Reconnecting,
+            RoomError::Failed { reason } => session::TransportError::failed(reason),
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for RoomError {
+    /// An exception of another type thrown by the app's room.
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        RoomError::Failed { reason: error.reason }
+    }
+}
+
 /// An exception thrown by an app's listener, observer or chat responder. Rust drops that one
 /// event (or reply) and carries on; the exception never unwinds into Rust.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -199,6 +235,16 @@ mod tests {
             panic!("a connection error")
         };
         assert_eq!(token_source, Some(foreign));
+    }
+
+    #[test]
+    fn room_errors_become_transport_errors() {
+        use session::TransportError as Core;
+        assert_eq!(Core::from(RoomError::NotConnected), Core::NotConnected);
+        assert_eq!(Core::from(RoomError::Reconnecting), Core::Reconnecting);
+        assert_eq!(Core::from(RoomError::Failed { reason: "x".into() }), Core::failed("x"));
+        let unexpected = uniffi::UnexpectedUniFFICallbackError { reason: "boom".into() };
+        assert_eq!(RoomError::from(unexpected), RoomError::Failed { reason: "boom".into() });
     }
 
     #[test]

@@ -6,11 +6,13 @@
 //! thread themselves). uniffi does not forward Swift or Kotlin task cancellation: cancellation
 //! is explicit (`AgentSession.end()`, `TaskHandle.cancel()`, or dropping the object).
 //!
-//! Flavours: without features (the test flavour) a session connects only through a
-//! [`script::Script`]; with the `livekit` feature (the release flavour) `AgentSession`'s default
-//! transport is LiveKit. The exported API is the same in both.
+//! Flavours: without features (the test flavour) a session connects through a
+//! [`script::Script`] or a room the app supplies ([`room::ForeignRoom`]); with the `livekit`
+//! feature (the release flavour) `AgentSession`'s default transport is LiveKit's Rust SDK. The
+//! exported API is the same in both.
 
 mod error;
+mod room;
 mod runtime;
 mod script;
 mod session;
@@ -18,7 +20,10 @@ mod task_handle;
 mod token_source;
 
 pub use crate::{
-    error::{SessionError, TokenSourceError},
+    error::{RoomError, SessionError, TokenSourceError},
+    room::{
+        ForeignRoom, ForeignRoomLink, ParticipantFact, RoomFact, RoomFactSink, RoomLink, TrackFact,
+    },
     script::Script,
     session::AgentSession,
     task_handle::TaskHandle,

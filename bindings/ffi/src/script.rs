@@ -5,7 +5,7 @@ use std::{
     time::Duration,
 };
 
-use crate::error::CallbackError;
+use crate::{error::CallbackError, room::RoomFact};
 
 /// Answers the user's chat in a script.
 #[uniffi::export(foreign)]
@@ -110,9 +110,21 @@ impl Script {
         self.then(session::Script::reconnect)
     }
 
-    /// The server ends the connection (the room was deleted).
-    pub fn server_disconnects(&self) -> Arc<Self> {
-        self.then(|script| script.server_disconnects(session::DisconnectReason::RoomDeleted))
+    /// The server ends the connection for `reason`, LiveKit's protocol `DisconnectReason` name
+    /// (by default `ROOM_DELETED`: the agent hung up).
+    #[uniffi::method(default(reason = "ROOM_DELETED"))]
+    pub fn server_disconnects(&self, reason: String) -> Arc<Self> {
+        self.then(|script| script.server_disconnects(&reason))
+    }
+
+    /// A signal reconnect (the connection is resumed): reconnecting, then reconnected.
+    pub fn signal_reconnect(&self) -> Arc<Self> {
+        self.then(session::Script::signal_reconnect)
+    }
+
+    /// The room reports `fact` (anything a room can say, in LiveKit's protocol values).
+    pub fn fact(&self, fact: RoomFact) -> Arc<Self> {
+        self.then(|script| script.fact(fact.into()))
     }
 
     /// When the user sends chat, plays `responder`'s script.

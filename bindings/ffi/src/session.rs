@@ -8,6 +8,7 @@ use std::{
 
 use crate::{
     error::{CallbackError, SessionError},
+    room::{ForeignRoom, ForeignTransport},
     runtime::{self, runtime},
     script::Script,
     task_handle::{Gate, TaskHandle},
@@ -62,6 +63,8 @@ impl From<session::ConnectionState> for ConnectionState {
             session::ConnectionState::Connected => ConnectionState::Connected,
             session::ConnectionState::Reconnecting => ConnectionState::Reconnecting,
             session::ConnectionState::Disconnecting => ConnectionState::Disconnecting,
+            // A state a newer core adds: not in the room.
+            _ => ConnectionState::Disconnected,
         }
     }
 }
@@ -156,6 +159,9 @@ impl From<session::Agent> for Agent {
             Core::Failed(session::AgentFailure::Left) => {
                 (AgentState::Failed, Some(AgentFailure::Left))
             }
+            // A failure or state a newer core adds.
+            Core::Failed(_) => (AgentState::Failed, None),
+            _ => (AgentState::Idle, None),
         };
         Self {
             state,
@@ -209,6 +215,8 @@ impl From<session::ReceivedMessage> for ReceivedMessage {
                 session::MessageKind::UserTranscript => MessageKind::UserTranscript,
                 session::MessageKind::SentChat => MessageKind::SentChat,
                 session::MessageKind::ReceivedChat => MessageKind::ReceivedChat,
+                // A kind a newer core adds: someone else's chat.
+                _ => MessageKind::ReceivedChat,
             },
             id: message.id,
             timestamp: message.timestamp,
@@ -257,21 +265,27 @@ pub enum SessionEvent {
         /// The error now.
         error: Option<SessionError>,
     },
-    /// A message was appended at `index`.
-    MessageAdded {
+    /// The room connection ended for `reason` (also when the app ended the session:
+    /// `ClientInitiated`).
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// Insert `message` at `index` (later messages move up by one).
+    MessageInserted {
         /// Its position.
         index: u32,
         /// The message.
         message: ReceivedMessage,
     },
-    /// The message at `index` changed.
-    MessageUpdated {
+    /// Replace the message at `index` with `message`.
+    MessageReplaced {
         /// Its position.
         index: u32,
         /// The message now.
         message: ReceivedMessage,
     },
-    /// All messages were replaced.
+    /// Replace the whole list with `messages`.
     MessagesReset {
         /// The messages now.
         messages: Vec<ReceivedMessage>,
@@ -291,17 +305,135 @@ impl SessionEvent {
             session::SessionEvent::ErrorChanged(error) => {
                 SessionEvent::ErrorChanged { error: error.map(Into::into) }
             }
-            session::SessionEvent::MessageAdded { index: i, message } => {
-                SessionEvent::MessageAdded { index: index(i), message: message.into() }
+            session::SessionEvent::Disconnected(reason) => {
+                SessionEvent::Disconnected { reason: reason.into() }
             }
-            session::SessionEvent::MessageUpdated { index: i, message } => {
-                SessionEvent::MessageUpdated { index: index(i), message: message.into() }
+            session::SessionEvent::MessageInserted { index: i, message } => {
+                SessionEvent::MessageInserted { index: index(i), message: message.into() }
+            }
+            session::SessionEvent::MessageReplaced { index: i, message } => {
+                SessionEvent::MessageReplaced { index: index(i), message: message.into() }
             }
             session::SessionEvent::MessagesReset(messages) => SessionEvent::MessagesReset {
                 messages: messages.into_iter().map(Into::into).collect(),
             },
             _ => return None,
         })
+    }
+}
+
+/// Why a room connection ended (LiveKit's `DisconnectReason`, plus `ConnectionLost`). Its
+/// description (`toString()` / `description`) is the Rust wording.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display)]
+pub enum DisconnectReason {
+    /// This client left (`CLIENT_INITIATED`).
+    ClientInitiated,
+    /// Someone joined with the same identity (`DUPLICATE_IDENTITY`).
+    DuplicateIdentity,
+    /// The server shut down (`SERVER_SHUTDOWN`).
+    ServerShutdown,
+    /// The participant was removed (`PARTICIPANT_REMOVED`).
+    ParticipantRemoved,
+    /// The room was deleted, e.g. when the agent hung up (`ROOM_DELETED`).
+    RoomDeleted,
+    /// Client and server disagreed on the connection state (`STATE_MISMATCH`).
+    StateMismatch,
+    /// Joining failed (`JOIN_FAILURE`).
+    JoinFailure,
+    /// The server migrated the participant (`MIGRATION`).
+    Migration,
+    /// The signal connection closed (`SIGNAL_CLOSE`).
+    SignalClose,
+    /// The room closed after everyone left (`ROOM_CLOSED`).
+    RoomClosed,
+    /// A SIP callee was unavailable (`USER_UNAVAILABLE`).
+    UserUnavailable,
+    /// A SIP callee rejected the call (`USER_REJECTED`).
+    UserRejected,
+    /// The SIP trunk failed (`SIP_TRUNK_FAILURE`).
+    SipTrunkFailure,
+    /// The connection timed out (`CONNECTION_TIMEOUT`).
+    ConnectionTimeout,
+    /// The media connection failed (`MEDIA_FAILURE`).
+    MediaFailure,
+    /// The agent failed (`AGENT_ERROR`).
+    AgentError,
+    /// The connection was lost and could not be restored.
+    ConnectionLost,
+    /// A reason this version does not know, with the name the room gave.
+    Unknown {
+        /// The room's name for it.
+        name: String,
+    },
+}
+
+impl From<session::DisconnectReason> for DisconnectReason {
+    fn from(reason: session::DisconnectReason) -> Self {
+        use session::DisconnectReason as Core;
+        match reason {
+            Core::ClientInitiated => DisconnectReason::ClientInitiated,
+            Core::DuplicateIdentity => DisconnectReason::DuplicateIdentity,
+            Core::ServerShutdown => DisconnectReason::ServerShutdown,
+            Core::ParticipantRemoved => DisconnectReason::ParticipantRemoved,
+            Core::RoomDeleted => DisconnectReason::RoomDeleted,
+            Core::StateMismatch => DisconnectReason::StateMismatch,
+            Core::JoinFailure => DisconnectReason::JoinFailure,
+            Core::Migration => DisconnectReason::Migration,
+            Core::SignalClose => DisconnectReason::SignalClose,
+            Core::RoomClosed => DisconnectReason::RoomClosed,
+            Core::UserUnavailable => DisconnectReason::UserUnavailable,
+            Core::UserRejected => DisconnectReason::UserRejected,
+            Core::SipTrunkFailure => DisconnectReason::SipTrunkFailure,
+            Core::ConnectionTimeout => DisconnectReason::ConnectionTimeout,
+            Core::MediaFailure => DisconnectReason::MediaFailure,
+            Core::AgentError => DisconnectReason::AgentError,
+            Core::ConnectionLost => DisconnectReason::ConnectionLost,
+            Core::Unknown(name) => DisconnectReason::Unknown { name },
+            // A reason a newer core adds: its wording is the name.
+            other => DisconnectReason::Unknown { name: other.to_string() },
+        }
+    }
+}
+
+impl From<&DisconnectReason> for session::DisconnectReason {
+    fn from(reason: &DisconnectReason) -> Self {
+        use session::DisconnectReason as Core;
+        match reason {
+            DisconnectReason::ClientInitiated => Core::ClientInitiated,
+            DisconnectReason::DuplicateIdentity => Core::DuplicateIdentity,
+            DisconnectReason::ServerShutdown => Core::ServerShutdown,
+            DisconnectReason::ParticipantRemoved => Core::ParticipantRemoved,
+            DisconnectReason::RoomDeleted => Core::RoomDeleted,
+            DisconnectReason::StateMismatch => Core::StateMismatch,
+            DisconnectReason::JoinFailure => Core::JoinFailure,
+            DisconnectReason::Migration => Core::Migration,
+            DisconnectReason::SignalClose => Core::SignalClose,
+            DisconnectReason::RoomClosed => Core::RoomClosed,
+            DisconnectReason::UserUnavailable => Core::UserUnavailable,
+            DisconnectReason::UserRejected => Core::UserRejected,
+            DisconnectReason::SipTrunkFailure => Core::SipTrunkFailure,
+            DisconnectReason::ConnectionTimeout => Core::ConnectionTimeout,
+            DisconnectReason::MediaFailure => Core::MediaFailure,
+            DisconnectReason::AgentError => Core::AgentError,
+            DisconnectReason::ConnectionLost => Core::ConnectionLost,
+            DisconnectReason::Unknown { name } => Core::Unknown(name.clone()),
+        }
+    }
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        session::DisconnectReason::from(self).fmt(f)
+    }
+}
+
+#[uniffi::export]
+impl DisconnectReason {
+    /// Whether the session simply ended (the app left, or the room was closed or deleted);
+    /// any other reason is also the session's error.
+    pub fn is_normal_end(&self) -> bool {
+        session::DisconnectReason::from(self).is_normal_end()
     }
 }
 
@@ -349,6 +481,23 @@ impl AgentSession {
             agent_name,
             agent_metadata,
             options.unwrap_or_default().into_core(),
+        );
+        Arc::new(Self { inner: Arc::new(core) })
+    }
+
+    /// A session whose room the app supplies: `room` joins it (for example over LiveKit's
+    /// Android or Swift SDK) and forwards its events; the session core does the rest.
+    #[uniffi::constructor(default(request = None, options = None))]
+    pub fn with_room(
+        token_source: Arc<TokenSource>,
+        room: Arc<dyn ForeignRoom>,
+        request: Option<TokenRequestOptions>,
+        options: Option<SessionOptions>,
+    ) -> Arc<Self> {
+        let core = session::Session::with_options(
+            token_source.inner.clone(),
+            request.unwrap_or_default().into(),
+            options.unwrap_or_default().into_core().with_transport(ForeignTransport::new(room)),
         );
         Arc::new(Self { inner: Arc::new(core) })
     }
@@ -419,12 +568,18 @@ impl AgentSession {
         self.inner.messages().into_iter().map(Into::into).collect()
     }
 
-    /// The messages, to save and restore later.
-    pub fn message_history(&self) -> Vec<ReceivedMessage> {
-        self.messages()
+    /// Why the last room connection ended (`None` before the first one ended).
+    pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
+        self.inner.disconnect_reason().map(Into::into)
     }
 
-    /// Replaces the messages.
+    /// The name of the room the session is in (empty when not connected).
+    pub fn room_name(&self) -> String {
+        self.inner.room_name()
+    }
+
+    /// Replaces the messages with `history` (e.g. saved from `messages()`), ordered by
+    /// timestamp.
     pub fn restore_message_history(&self, history: Vec<ReceivedMessage>) {
         self.inner.restore_message_history(history.into_iter().map(Into::into).collect());
     }

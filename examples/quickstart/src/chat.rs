@@ -93,9 +93,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_server_disconnect_ends_the_client() {
         let transport = ScriptedTransport::new(
-            Script::new()
-                .wait(Duration::from_secs(1))
-                .server_disconnects(session::DisconnectReason::RoomDeleted),
+            Script::new().wait(Duration::from_secs(1)).server_disconnects("PARTICIPANT_REMOVED"),
         );
         let session = Session::with_options(
             TokenSource::literal("wss://x", "t"),
@@ -107,7 +105,9 @@ mod tests {
         run(&session, &b""[..], std::future::pending(), &mut renderer).await.unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
-            text.contains("✖ error: connection failed: disconnected: the room was deleted"),
+            text.contains(
+                "✖ error: connection failed: disconnected: you were removed from the room"
+            ),
             "{text}"
         );
     }

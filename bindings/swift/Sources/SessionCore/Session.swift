@@ -72,6 +72,9 @@ public final class Session: ObservableObject {
     /// The session's current error (a failed start, a lost connection, a failed send), until
     /// ``dismissError()`` or the next ``start()``.
     @Published public private(set) var error: SessionError?
+    /// Why the last room connection ended (`nil` before the first one ended): `.clientInitiated`
+    /// after ``end()``, `.roomDeleted` when the agent hung up, … Its description is Rust's.
+    @Published public private(set) var disconnectReason: DisconnectReason?
 
     /// Applies the Rust session's events on the main actor; stops when the session is released.
     private let eventLoop = MainActorEventLoop()
@@ -83,6 +86,7 @@ public final class Session: ObservableObject {
         agent = agentSession.agent()
         messages = agentSession.messages()
         error = agentSession.error()
+        disconnectReason = agentSession.disconnectReason()
         // The listener's first events repeat the current state, so nothing between the reads
         // above and the registration is missed.
         eventLoop.run(agentSession.events) { [weak self] event in
@@ -132,6 +136,24 @@ public final class Session: ObservableObject {
             tokenSource: tokenSource,
             agentName: agentName,
             agentMetadata: agentMetadata,
+            options: sessionOptions
+        ))
+    }
+
+    /// A session over a room the app supplies: `room` joins it with LiveKit's Swift SDK (whose
+    /// WebRTC the app already ships) and forwards the room's events as `RoomFact`s; token
+    /// caching, the agent model, transcripts and chat run in Rust. See docs/bindings.md ("A room
+    /// the app supplies") and bindings/swift/docs/ForeignRoomSketch.md.
+    public static func withRoom(
+        tokenSource: TokenSource,
+        room: ForeignRoom,
+        options: TokenRequestOptions = TokenRequestOptions(),
+        sessionOptions: SessionOptions = SessionOptions()
+    ) -> Session {
+        Session(agentSession: AgentSession.withRoom(
+            tokenSource: tokenSource,
+            room: room,
+            request: options,
             options: sessionOptions
         ))
     }
@@ -225,14 +247,13 @@ public final class Session: ObservableObject {
         error = nil
     }
 
-    /// The messages as the Rust session holds them now, to save and later pass to
-    /// ``restoreMessageHistory(_:)``.
-    public var messageHistory: [ReceivedMessage] {
-        agentSession.messageHistory()
+    /// The name of the room the session is in (empty when not connected).
+    public var roomName: String {
+        agentSession.roomName()
     }
 
-    /// Replaces the messages with `history` (ordered by timestamp by Rust); ``messages`` follows
-    /// with the next event.
+    /// Replaces the messages with `history` (for example ``messages`` saved earlier; ordered by
+    /// timestamp by Rust); ``messages`` follows with the next event.
     public func restoreMessageHistory(_ history: [ReceivedMessage]) {
         agentSession.restoreMessageHistory(history: history)
     }
@@ -244,8 +265,8 @@ public final class Session: ObservableObject {
         agentSession.events
     }
 
-    /// Applies one event. Rust reports message positions; a position that does not fit the list
-    /// means this copy is out of step, and it is re-read from Rust.
+    /// Applies one event. The message operations are applied exactly as they come (insert at
+    /// index, replace at index, reset): the list rule is Rust's, this class decides nothing.
     private func apply(_ event: SessionEvent) {
         switch event {
         case let .connectionStateChanged(state):
@@ -254,18 +275,12 @@ public final class Session: ObservableObject {
             if self.agent != agent { self.agent = agent }
         case let .errorChanged(error):
             if self.error != error { self.error = error }
-        case let .messageAdded(index, message):
-            if Int(index) == messages.count {
-                messages.append(message)
-            } else {
-                messages = agentSession.messages()
-            }
-        case let .messageUpdated(index, message):
-            if Int(index) < messages.count {
-                messages[Int(index)] = message
-            } else {
-                messages = agentSession.messages()
-            }
+        case let .disconnected(reason):
+            disconnectReason = reason
+        case let .messageInserted(index, message):
+            messages.insert(message, at: Int(index))
+        case let .messageReplaced(index, message):
+            messages[Int(index)] = message
         case let .messagesReset(messages):
             self.messages = messages
         }

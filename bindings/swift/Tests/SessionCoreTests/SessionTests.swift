@@ -12,10 +12,12 @@ func eventName(_ event: SessionEvent) -> String {
         return "agent:\(agent.state)"
     case let .errorChanged(error):
         return error.map { "error:\($0)" } ?? "error:none"
-    case let .messageAdded(index, message):
-        return "added:\(index):\(message.text)"
-    case let .messageUpdated(index, message):
-        return "updated:\(index):\(message.text)\(message.isFinal ? ":final" : "")"
+    case let .disconnected(reason):
+        return "disconnected:\(reason)"
+    case let .messageInserted(index, message):
+        return "inserted:\(index):\(message.text)"
+    case let .messageReplaced(index, message):
+        return "replaced:\(index):\(message.text)\(message.isFinal ? ":final" : "")"
     case let .messagesReset(messages):
         return "reset:\(messages.count)"
     }
@@ -69,7 +71,6 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(session.messages[2], sent)
         // The copy kept by index from the events is the Rust session's list.
         XCTAssertEqual(session.messages, session.agentSession.messages())
-        XCTAssertEqual(session.messageHistory, session.messages)
 
         await session.end()
         try await waitUntil("disconnected") {
@@ -199,8 +200,7 @@ final class SessionTests: XCTestCase {
             senderIdentity: "agent", text: "second", isFinal: true
         )
         session.restoreMessageHistory([newer, older])
-        XCTAssertEqual(session.messageHistory, [older, newer], "ordered by timestamp")
-        try await waitUntil("the restored messages") { session.messages == [older, newer] }
+        try await waitUntil("the restored messages (ordered by timestamp)") { session.messages == [older, newer] }
     }
 
     @MainActor

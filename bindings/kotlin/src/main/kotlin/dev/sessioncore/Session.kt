@@ -3,6 +3,8 @@ package dev.sessioncore
 import dev.sessioncore.bindings.Agent
 import dev.sessioncore.bindings.AgentSession
 import dev.sessioncore.bindings.ConnectionState
+import dev.sessioncore.bindings.DisconnectReason
+import dev.sessioncore.bindings.ForeignRoom
 import dev.sessioncore.bindings.ReceivedMessage
 import dev.sessioncore.bindings.Script
 import dev.sessioncore.bindings.SessionEvent
@@ -38,9 +40,11 @@ import kotlinx.coroutines.flow.update
  * ```
  *
  * ## State
- * [connectionState], [isConnected], [agent], [messages] and [error] are fed by one
- * [SessionListener] registered when the session is created. They start with the session's state
- * at creation and then follow every change in Rust's order. [events] gives the raw changes.
+ * [connectionState], [isConnected], [agent], [messages], [error] and [disconnectReason] are fed by
+ * one [SessionListener] registered when the session is created. They start with the session's
+ * state at creation and then follow every change in Rust's order. [events] gives the raw changes.
+ * [messages] applies Rust's message operations exactly as they come (insert at index, replace at
+ * index, reset): the list rule lives in Rust, this class decides nothing.
  *
  * ## Threading
  * Listener callbacks run on the Rust runtime's threads (named `session-ffi`), never on the main
@@ -99,6 +103,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
     private val mutableAgent = MutableStateFlow(native.agent())
     private val mutableMessages = MutableStateFlow(native.messages())
     private val mutableError = MutableStateFlow(native.error())
+    private val mutableDisconnectReason = MutableStateFlow(native.disconnectReason())
 
     /** The connection to the room. */
     val connectionState: StateFlow<ConnectionState> = mutableConnectionState.asStateFlow()
@@ -115,6 +120,13 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
     /** The session's current error, until the next [start] or [dismissError]. */
     val error: StateFlow<SessionException?> = mutableError.asStateFlow()
 
+    /**
+     * Why the last room connection ended (`null` before the first one ended):
+     * [DisconnectReason.ClientInitiated] after [end], [DisconnectReason.RoomDeleted] when the
+     * agent hung up, … Its `toString()` is the Rust wording.
+     */
+    val disconnectReason: StateFlow<DisconnectReason?> = mutableDisconnectReason.asStateFlow()
+
     private val lock = Any()
     private var closed = false
     private val eventChannels = mutableSetOf<SendChannel<SessionEvent>>()
@@ -129,6 +141,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
                 mutableAgent,
                 mutableMessages,
                 mutableError,
+                mutableDisconnectReason,
             ),
         )
 
@@ -208,10 +221,13 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
         native.dismissError()
     }
 
-    /** The messages, to save (for example across process death) and [restoreMessageHistory] later. */
-    fun messageHistory(): List<ReceivedMessage> = native.messageHistory()
+    /** The name of the room the session is in (empty when not connected). */
+    fun roomName(): String = native.roomName()
 
-    /** Replaces the messages ([messages] follows with a [SessionEvent.MessagesReset]). */
+    /**
+     * Replaces the messages with [history] (for example [messages]`.value` saved across process
+     * death), ordered by timestamp; [messages] follows with a [SessionEvent.MessagesReset].
+     */
     fun restoreMessageHistory(history: List<ReceivedMessage>) {
         native.restoreMessageHistory(history)
     }
@@ -262,6 +278,19 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             request: TokenRequestOptions = TokenRequestOptions(),
             options: SessionOptions = SessionOptions(),
         ): Session = Session(AgentSession.scripted(tokenSource, script, request, options))
+
+        /**
+         * A session over a room the app supplies: [room] joins it (for example with LiveKit's
+         * Android SDK, whose WebRTC the app already ships) and forwards the room's events as
+         * [dev.sessioncore.bindings.RoomFact]s; token caching, the agent model, transcripts and
+         * chat run in Rust. See docs/bindings.md ("A room the app supplies").
+         */
+        fun withRoom(
+            tokenSource: TokenSource,
+            room: ForeignRoom,
+            request: TokenRequestOptions = TokenRequestOptions(),
+            options: SessionOptions = SessionOptions(),
+        ): Session = Session(AgentSession.withRoom(tokenSource, room, request, options))
     }
 }
 
@@ -275,6 +304,7 @@ private class StateMirror(
     private val agent: MutableStateFlow<Agent>,
     private val messages: MutableStateFlow<List<ReceivedMessage>>,
     private val error: MutableStateFlow<SessionException?>,
+    private val disconnectReason: MutableStateFlow<DisconnectReason?>,
 ) : SessionListener {
     override fun onEvent(event: SessionEvent) {
         when (event) {
@@ -285,24 +315,12 @@ private class StateMirror(
             }
             is SessionEvent.AgentChanged -> agent.value = event.agent
             is SessionEvent.ErrorChanged -> error.value = event.error
-            is SessionEvent.MessageAdded ->
-                messages.update { list ->
-                    val index = event.index.toInt()
-                    if (index < list.size) {
-                        list.toMutableList().apply { add(index, event.message) }
-                    } else {
-                        list + event.message
-                    }
-                }
-            is SessionEvent.MessageUpdated ->
-                messages.update { list ->
-                    val index = event.index.toInt()
-                    if (index < list.size) {
-                        list.toMutableList().apply { set(index, event.message) }
-                    } else {
-                        list
-                    }
-                }
+            is SessionEvent.Disconnected -> disconnectReason.value = event.reason
+            // The message operations, applied as they come (the rule is Rust's).
+            is SessionEvent.MessageInserted ->
+                messages.update { it.toMutableList().apply { add(event.index.toInt(), event.message) } }
+            is SessionEvent.MessageReplaced ->
+                messages.update { it.toMutableList().apply { set(event.index.toInt(), event.message) } }
             is SessionEvent.MessagesReset -> messages.value = event.messages.toList()
         }
     }

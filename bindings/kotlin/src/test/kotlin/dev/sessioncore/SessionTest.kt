@@ -4,6 +4,7 @@ import dev.sessioncore.bindings.AgentFailure
 import dev.sessioncore.bindings.AgentState
 import dev.sessioncore.bindings.ChatResponder
 import dev.sessioncore.bindings.ConnectionState
+import dev.sessioncore.bindings.DisconnectReason
 import dev.sessioncore.bindings.MessageKind
 import dev.sessioncore.bindings.ReceivedMessage
 import dev.sessioncore.bindings.Script
@@ -99,8 +100,8 @@ class SessionTest : FfiTest() {
             withTimeout(WAIT) {
                 while (true) {
                     when (val event = events.receive()) {
-                        is SessionEvent.MessageAdded -> texts += event.message.text
-                        is SessionEvent.MessageUpdated -> {
+                        is SessionEvent.MessageInserted -> texts += event.message.text
+                        is SessionEvent.MessageReplaced -> {
                             texts += event.message.text
                             if (event.message.isFinal) break
                         }
@@ -132,7 +133,7 @@ class SessionTest : FfiTest() {
             session.isConnected.await("not isConnected") { !it }
             session.agent.await("agent disconnected") { it.state == AgentState.DISCONNECTED }
             assertEquals(reply, session.messages.value, "end keeps the messages")
-            assertEquals(reply, session.messageHistory())
+            assertIs<DisconnectReason.ClientInitiated>(session.disconnectReason.await("the reason") { it != null })
             assertNull(session.error.value)
             collecting.cancel()
         }
@@ -202,12 +203,26 @@ class SessionTest : FfiTest() {
     }
 
     @Test
-    fun theServerEndingTheRoomIsAConnectionError() = test {
+    fun theAgentDeletingTheRoomIsANormalEnd() = test {
         Session.scripted(literal, Script().agentJoins("agent-1").serverDisconnects()).use { session ->
             assertTrue(session.start().isSuccess)
+            val reason = session.disconnectReason.await("the reason") { it != null }
+            assertIs<DisconnectReason.RoomDeleted>(reason)
+            assertTrue(reason.isNormalEnd())
+            assertEquals("the room was closed", reason.toString())
+            session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
+            assertNull(session.error.value)
+        }
+    }
+
+    @Test
+    fun theServerRemovingTheParticipantIsAConnectionError() = test {
+        Session.scripted(literal, Script().agentJoins("agent-1").serverDisconnects("PARTICIPANT_REMOVED")).use { session ->
+            assertTrue(session.start().isSuccess)
             val error = session.error.await("the disconnect error") { it != null }
-            assertContains(assertIs<SessionException.Connection>(error).reason, "disconnected")
+            assertContains(assertIs<SessionException.Connection>(error).reason, "you were removed from the room")
             assertNull(error.tokenSource)
+            assertIs<DisconnectReason.ParticipantRemoved>(session.disconnectReason.await("the reason") { it != null })
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
             session.dismissError()
             session.error.await("the error cleared") { it == null }
@@ -326,7 +341,6 @@ class SessionTest : FfiTest() {
             // Out of order on purpose: the restored history is ordered by timestamp.
             session.restoreMessageHistory(history.reversed())
             session.messages.await("the restored messages") { it == history }
-            assertEquals(history, session.messageHistory())
 
             session.restoreMessageHistory(emptyList())
             session.messages.await("no messages") { it.isEmpty() }
