@@ -117,6 +117,48 @@ mod tests {
         assert_eq!(excerpt(&[0xff, 0xfe, b'o', b'k']), "\u{fffd}\u{fffd}ok");
     }
 
+    /// Finding 1 of issue 12: short secrets are redacted by what they are, not by length.
+    #[test]
+    fn values_of_token_like_keys_are_redacted_at_any_length() {
+        let cases = [
+            r#"{"participant_token":"eyJFAKESECRET"}"#,
+            r#"{"participantToken": "FAKESECRET"}"#,
+            r#"{"error":"denied","token":"FAKESECRET"}"#,
+            r#"{"access_token":"FAKESECRET","token_type":"bearer"}"#,
+            r#"{"secret": "FAKE SECRET"}"#,
+            r#"{"api_secret":"FAKESECRET"}"#,
+            r#"{"sandbox_id":"FAKESECRET"}"#,
+            r#"{\"token\":\"FAKESECRET\"}"#,
+            "token=FAKESECRET",
+            "error: bad request; token=FAKESECRET&room=lobby",
+            "api_secret=FAKESECRET",
+            "X-Sandbox-ID: FAKESECRET",
+            "Authorization: Bearer FAKESECRET",
+            "password=FAKESECRET",
+            "<p>secret: FAKESECRET</p>",
+        ];
+        for body in cases {
+            let text = excerpt(body.as_bytes());
+            assert!(!text.contains("FAKE"), "{body} → {text}");
+            assert!(text.contains(REDACTED), "{body} → {text}");
+        }
+    }
+
+    #[test]
+    fn anything_jwt_shaped_is_redacted_at_any_length() {
+        for body in ["revoked: eyJhbGc", "bad eyJ0eXAi.eyJzdWIi.c2ln here", "t eyA.eyB.x"] {
+            let text = excerpt(body.as_bytes());
+            assert!(!text.contains("eyJ") && !text.contains("eyA"), "{body} → {text}");
+        }
+    }
+
+    #[test]
+    fn ordinary_words_keys_and_numbers_are_kept() {
+        let body = r#"{"error":"room lobby is full","code":429,"retry_after":30,"host":"api.example.com"}"#;
+        assert_eq!(excerpt(body.as_bytes()), body);
+        assert_eq!(excerpt(b"token expired, fetch a new one"), "token expired, fetch a new one");
+    }
+
     #[test]
     fn secret_formatting() {
         assert_eq!(format!("{:?}", Secret(JWT)), format!("<redacted, {} bytes>", JWT.len()));
