@@ -2,8 +2,8 @@
 //!
 //! [`TokenSourceError`] is what a fetch returns; [`ClaimsError`] is what decoding a token's claims
 //! returns. Neither ever contains a participant token, a sandbox ID or a header value: response
-//! bodies are reduced to a short excerpt with every token-like run of characters replaced by
-//! `[redacted]` (see [`crate::redact`]).
+//! bodies are reduced to a short excerpt with every secret (the value of a token-like key,
+//! anything JWT-shaped, long token-like runs) replaced by `[redacted]` (see [`crate::redact`]).
 
 use std::{error::Error as StdError, fmt, sync::Arc, time::Duration};
 
