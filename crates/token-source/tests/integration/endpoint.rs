@@ -449,3 +449,38 @@ async fn a_redirect_to_another_port_is_cross_origin() {
         assert!(header(&landing, name).is_empty(), "{name} was forwarded to another origin");
     }
 }
+
+#[tokio::test]
+async fn a_303_continues_as_a_get_without_body_and_a_loop_ends_after_ten_redirects() {
+    let server = redirecting_server(303, |_| "/landing".to_owned()).await;
+    uncached(&format!("{}/token", server.uri()), EndpointOptions::new())
+        .fetch(&TokenRequestOptions::new().with_room_name("r"))
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!((requests[1].method.as_str(), requests[1].body.len()), ("GET", 0));
+    assert!(header(&requests[1], "content-type").is_empty(), "no body, no content type");
+
+    let looping = redirecting_server(307, |_| "/token".to_owned()).await;
+    let error = uncached(&format!("{}/token", looping.uri()), EndpointOptions::new())
+        .fetch(&TokenRequestOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, TokenSourceError::Status { status: 307, .. }), "{error:?}");
+    assert_eq!(looping.received_requests().await.unwrap().len(), token_source::MAX_REDIRECTS + 1);
+}
+
+#[tokio::test]
+async fn a_custom_client_without_redirects_gets_the_same_rule() {
+    let server = redirecting_server(307, |port| format!("http://localhost:{port}/landing")).await;
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let options = EndpointOptions::new().with_client(client).with_header("X-Custom", "1");
+    uncached(&format!("{}/token", server.uri()), options)
+        .fetch(&TokenRequestOptions::new())
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(header(&requests[0], "x-custom"), ["1"]);
+    assert!(header(&requests[1], "x-custom").is_empty());
+}
