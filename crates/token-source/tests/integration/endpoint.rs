@@ -484,3 +484,44 @@ async fn a_custom_client_without_redirects_gets_the_same_rule() {
     assert_eq!(header(&requests[0], "x-custom"), ["1"]);
     assert!(header(&requests[1], "x-custom").is_empty());
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn brotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &Default::default()).unwrap();
+    out
+}
+
+/// Issue 12, finding 3: compressed token responses are decoded, and the size cap applies to
+/// what they decode to.
+#[tokio::test]
+async fn gzip_and_brotli_responses_are_decoded() {
+    let token = livekit_token("compressed", Duration::from_secs(3600));
+    let body = serde_json::to_vec(&ok_body(&token)).unwrap();
+    for (encoding, encoded) in [("gzip", gzip(&body)), ("br", brotli(&body))] {
+        let template = ResponseTemplate::new(200)
+            .insert_header("content-encoding", encoding)
+            .set_body_raw(encoded, "application/json");
+        let server = server_answering(template).await;
+        let response = uncached(&format!("{}/token", server.uri()), EndpointOptions::new())
+            .fetch(&TokenRequestOptions::new())
+            .await
+            .unwrap_or_else(|error| panic!("{encoding}: {error}"));
+        assert_eq!(response.participant_token(), token, "{encoding}");
+        let accepted = header(&only_request(&server).await, "accept-encoding").join(",");
+        assert!(accepted.contains(encoding), "{encoding} is announced: {accepted:?}");
+    }
+    // A small compressed body that decodes past the cap is too large.
+    let padded = format!(r#"{{"pad":"{}"}}"#, " ".repeat(100_000));
+    let template = ResponseTemplate::new(200)
+        .insert_header("content-encoding", "gzip")
+        .set_body_raw(gzip(padded.as_bytes()), "application/json");
+    let error = fetch_error(template, EndpointOptions::new()).await;
+    assert_eq!(invalid_reason(error), "the body is larger than 65536 bytes");
+}
