@@ -179,6 +179,11 @@ impl DevelopmentTokenServerOptions {
 /// `localhost`, another port, `https` → `http`) carries none of them, only the `Content-Type`
 /// of the body; and once a redirect has left the origin, no later hop carries them, even one
 /// that comes back. A redirect within the origin keeps them all.
+///
+/// # Compressed responses
+///
+/// Requests announce `Accept-Encoding: gzip, br`; responses compressed with `gzip` or `br`
+/// (brotli) are decoded, and the size cap applies to the decoded body.
 pub struct EndpointTokenSource {
     target: Result<Target, TokenSourceError>,
     timeout: Duration,
