@@ -332,6 +332,34 @@ mod tests {
         assert!(TokenRequestOptions::from_request_json(br#"{"room_name":5}"#).is_err());
     }
 
+    /// Issue 12, finding 6: a JSON array (or any other non-object) is not a token request, as a
+    /// body (`from_request_json`), through serde, or nested where an object belongs.
+    #[test]
+    fn only_json_objects_are_requests() {
+        for body in [
+            r#"["my-room","Alice","alice-id"]"#,
+            "[]",
+            "42",
+            r#""my-room""#,
+            "true",
+            "null",
+            r#"{"room_config":[[{"agent_name":"a"}]]}"#,
+            r#"{"room_config":{"agents":[["a"]]}}"#,
+        ] {
+            assert!(TokenRequestOptions::from_request_json(body.as_bytes()).is_err(), "{body}");
+            if !body.starts_with('{') {
+                let serde = serde_json::from_str::<TokenRequestOptions>(body);
+                assert!(serde.is_err(), "{body}: {serde:?}");
+            }
+        }
+        let object = r#"{"room_name":"my-room","participant_name":"Alice"}"#;
+        let parsed: TokenRequestOptions = serde_json::from_str(object).unwrap();
+        assert_eq!(
+            parsed,
+            TokenRequestOptions::new().with_room_name("my-room").with_participant_name("Alice")
+        );
+    }
+
     fn has_null(value: &serde_json::Value) -> bool {
         match value {
             serde_json::Value::Null => true,

@@ -81,6 +81,21 @@ async fn invalid_json_is_400_saying_where_without_echoing() {
     assert_eq!(post_json(&server.url("/token"), "42").await.status, 400);
 }
 
+/// Issue 12, finding 6: a JSON array is not a positional token request: 400, like any body
+/// that is not a JSON object (the README promises it).
+#[tokio::test]
+async fn json_arrays_and_other_non_objects_are_400() {
+    let server = TestServer::dev().await;
+    for body in [r#"["my-room","Alice","alice-id"]"#, "[]", "[{}]", r#""my-room""#, "null", "true"]
+    {
+        let answer = post_json(&server.url("/token"), body).await;
+        assert_eq!(answer.status, 400, "{body}: {}", answer.text);
+        let error = answer.error();
+        assert!(error.contains("not a token request"), "{body}: {error}");
+        assert!(!error.contains("my-room"), "{error}");
+    }
+}
+
 #[tokio::test]
 async fn missing_or_wrong_bearer_is_401() {
     let config = TokenServerConfig::default().with_bearer_token("the-right-token");
