@@ -121,6 +121,18 @@ fn fmt_excerpt(excerpt: &str) -> String {
     if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") }
 }
 
+/// Describes a JSON error by kind and position only: serde's messages can quote the input.
+pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match error.classify() {
+        Category::Io => "read error",
+        Category::Syntax => "syntax error",
+        Category::Data => "unexpected value",
+        Category::Eof => "unexpected end of input",
+    };
+    format!("{kind} at line {} column {}", error.line(), error.column())
+}
+
 /// A plain message error, for panics and other failures that carry only text.
 #[derive(Debug)]
 pub(crate) struct MessageError(pub(crate) String);
