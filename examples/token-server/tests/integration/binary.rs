@@ -85,7 +85,8 @@ async fn sigterm_exits_within_the_deadline_despite_a_stuck_client() {
 /// Finding 7: the per-token log line can be turned down, with `--log-level` or `RUST_LOG`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_level_is_configurable() {
-    let cases: [(&[&str], &[(&str, &str)], bool); 4] = [
+    type Case = (&'static [&'static str], &'static [(&'static str, &'static str)], bool);
+    let cases: [Case; 4] = [
         (&[], &[], true),
         (&["--log-level", "warn"], &[], false),
         (&[], &[("RUST_LOG", "warn")], false),
@@ -98,4 +99,57 @@ async fn the_log_level_is_configurable() {
         let output = server.output();
         assert_eq!(output.contains("minted a token"), logged, "{args:?} {env:?}:\n{output}");
     }
+}
+
+/// Runs the binary to its end (bounded) with only `args` and `env`: its exit code and output.
+async fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_token-server"))
+        .env_clear()
+        .envs(env.iter().copied())
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    let output = timeout(Duration::from_secs(30), output).await.expect("it exits").unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+/// Settings come from flags or variables; a bad one stops the binary with a message that says
+/// what is wrong and what to set, naming it the way it was given.
+#[tokio::test]
+async fn bad_settings_stop_the_binary_with_a_clear_message() {
+    type Case =
+        (&'static [&'static str], &'static [(&'static str, &'static str)], i32, &'static str);
+    let cases: [Case; 5] = [
+        (
+            &[],
+            &[("LIVEKIT_API_KEY", "APIkey")],
+            1,
+            "LIVEKIT_API_KEY is set but LIVEKIT_API_SECRET is not: set both, or neither for the dev keys",
+        ),
+        (
+            &["--ttl-secs", "1h"],
+            &[],
+            1,
+            "--ttl-secs must be a whole number of seconds greater than zero, got `1h`",
+        ),
+        (&[], &[("TOKEN_SERVER_ADDR", "")], 1, "TOKEN_SERVER_ADDR is set but empty"),
+        (&["--log-level", "loud=now"], &[], 2, "--log-level is not a log level"),
+        (&["--ttl", "5"], &[], 2, "unexpected argument '--ttl'"),
+    ];
+    for (args, env, code, message) in cases {
+        let (status, output) = run_to_exit(args, env).await;
+        assert_eq!(status, Some(code), "{args:?} {env:?}: {output}");
+        assert!(output.contains(message), "{args:?} {env:?}: {output}");
+    }
+    let (status, help) = run_to_exit(&["--help"], &[("LIVEKIT_API_SECRET", "hidden-secret")]).await;
+    assert_eq!(status, Some(0));
+    for name in ["--api-key", "LIVEKIT_API_SECRET", "TOKEN_SERVER_MAX_CONNECTIONS", "--log-level"] {
+        assert!(help.contains(name), "{name}: {help}");
+    }
+    assert!(!help.contains("hidden-secret"), "{help}");
 }
