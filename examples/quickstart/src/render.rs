@@ -154,6 +154,84 @@ mod tests {
         assert!(out.ends_with("Hi there\n"), "{out:?}");
     }
 
+    /// What a terminal shows for `output`: `\r`, `\n`, clear line (`ESC[2K`) and cursor up
+    /// (`ESC[1A`) interpreted.
+    fn screen(output: &str) -> Vec<String> {
+        let mut lines = vec![String::new()];
+        let mut row = 0;
+        let mut rest = output;
+        while let Some(ch) = rest.chars().next() {
+            if let Some(after) = rest.strip_prefix("\x1b[2K") {
+                lines[row].clear();
+                rest = after;
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix("\x1b[1A") {
+                row = row.saturating_sub(1);
+                rest = after;
+                continue;
+            }
+            match ch {
+                // Every write of this renderer starts a line's text after a clear.
+                '\r' => {}
+                '\n' => {
+                    row += 1;
+                    if row == lines.len() {
+                        lines.push(String::new());
+                    }
+                }
+                other => lines[row].push(other),
+            }
+            rest = &rest[ch.len_utf8()..];
+        }
+        lines.retain(|line| !line.is_empty());
+        lines
+    }
+
+    fn user(text: &str, is_final: bool) -> ReceivedMessage {
+        let mut message =
+            ReceivedMessage::new("u", UNIX_EPOCH, MessageKind::UserTranscript, "me", text);
+        message.is_final = is_final;
+        message
+    }
+
+    /// Interim user transcripts arrive as streams that each close (the message turns final)
+    /// and reopen with the segment so far: a terminal redraws the one line in place.
+    #[test]
+    fn a_terminal_redraws_interim_user_transcripts_in_place() {
+        let mut events =
+            vec![SessionEvent::AgentChanged(Agent::without_participant(AgentState::Listening))];
+        let mut text = String::new();
+        for (i, word) in ["What", "can", "you", "do?"].iter().enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(word);
+            let opened = user(&text, false);
+            events.push(if i == 0 {
+                SessionEvent::MessageAdded { index: 0, message: opened }
+            } else {
+                SessionEvent::MessageUpdated { index: 0, message: opened }
+            });
+            events.push(SessionEvent::MessageUpdated { index: 0, message: user(&text, true) });
+        }
+        events.push(SessionEvent::AgentChanged(Agent::without_participant(AgentState::Thinking)));
+        assert_eq!(
+            screen(&render(true, &events)),
+            ["◆ agent: listening", "  you (voice) ▸ What can you do?", "◆ agent: thinking"]
+        );
+        // A pipe has no cursor to move: each final version is a line of its own.
+        assert_eq!(render(false, &events).matches("you (voice)").count(), 4);
+    }
+
+    #[test]
+    fn the_screen_model_shows_a_streamed_agent_message_once() {
+        assert_eq!(
+            screen(&render(true, &stream())),
+            ["● session: connected", "◆ agent: listening", "  agent ▸ Hi there"]
+        );
+    }
+
     #[test]
     fn a_line_in_the_middle_of_a_stream_ends_it_first() {
         let mut events = stream();
