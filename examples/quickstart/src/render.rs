@@ -1,7 +1,8 @@
 //! Printing a session for a person: state changes on their own lines, messages as they stream.
 //!
-//! On a terminal a streaming message is redrawn in place as words arrive; elsewhere (a pipe,
-//! CI) each message is printed once, when it is final.
+//! On a terminal a streaming message is redrawn in place as words arrive, and so is a message
+//! updated again after it was final (interim user transcripts); elsewhere (a pipe, CI) each
+//! message is printed when it is final.
 
 use std::io::{self, Write};
 
@@ -13,18 +14,22 @@ pub(crate) struct Renderer<W: Write> {
     terminal: bool,
     /// The message being redrawn in place (terminal only).
     live: Option<usize>,
+    /// The message on the last complete line, when nothing was printed after it (terminal
+    /// only): an update to it redraws that line instead of adding one.
+    last_line: Option<usize>,
     agent_state: Option<AgentState>,
 }
 
 impl<W: Write> Renderer<W> {
     /// A renderer; `terminal` enables in-place redrawing.
     pub(crate) fn new(out: W, terminal: bool) -> Self {
-        Self { out, terminal, live: None, agent_state: None }
+        Self { out, terminal, live: None, last_line: None, agent_state: None }
     }
 
     /// Prints a line of its own (ending a live message first).
     pub(crate) fn line(&mut self, text: &str) -> io::Result<()> {
         self.end_live()?;
+        self.last_line = None;
         writeln!(self.out, "{text}")?;
         self.out.flush()
     }
@@ -72,14 +77,23 @@ impl<W: Write> Renderer<W> {
             return Ok(());
         }
         if self.live != Some(index) {
-            self.end_live()?;
+            if self.live.is_none() && self.last_line == Some(index) {
+                // The message was complete and is updated again (an interim user transcript
+                // arrives as streams that each close and reopen): back up to its line. (A line
+                // wider than the terminal wraps, and then only its last row is redrawn.)
+                write!(self.out, "\x1b[1A")?;
+            } else {
+                self.end_live()?;
+            }
             self.live = Some(index);
+            self.last_line = None;
         }
         // Redraw the line in place: carriage return, clear the line, the text so far.
         write!(self.out, "\r\x1b[2K{}", format_message(message))?;
         if message.is_final {
             writeln!(self.out)?;
             self.live = None;
+            self.last_line = Some(index);
         }
         self.out.flush()
     }
