@@ -13,7 +13,7 @@ use std::{
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::error::ClaimsError;
+use crate::error::{ClaimsError, describe_json_error};
 
 /// The claims of a LiveKit access token (a JWT), decoded without verifying the signature.
 ///
@@ -148,9 +148,8 @@ impl TokenClaims {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| ClaimsError::InvalidBase64)?;
-        serde_json::from_slice(&bytes).map_err(|error| ClaimsError::InvalidJson {
-            reason: crate::response::describe_json_error(&error),
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|error| ClaimsError::InvalidJson { reason: describe_json_error(&error) })
     }
 
     /// When the token expires, if it has an `exp` claim.

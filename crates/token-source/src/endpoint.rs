@@ -13,7 +13,7 @@ use std::{
 
 use reqwest::{
     Method, Url,
-    header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue},
+    header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION},
 };
 
 use crate::{
@@ -104,6 +104,12 @@ impl EndpointOptions {
     }
 
     /// Sends requests with `client` (for proxies, custom TLS roots, connection pools).
+    ///
+    /// Build it with `redirect(reqwest::redirect::Policy::none())`: the source then follows
+    /// redirects itself, by the rule of [`EndpointTokenSource`] (caller headers never leave the
+    /// endpoint's origin). A client that follows redirects on its own applies its own policy
+    /// instead, and reqwest's default one forwards every header but `Authorization` and
+    /// cookies to another host.
     pub fn with_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
@@ -160,6 +166,24 @@ impl DevelopmentTokenServerOptions {
 ///
 /// Configuration errors (an invalid URL or header) are reported by every fetch as
 /// [`TokenSourceError::InvalidUrl`] or [`TokenSourceError::InvalidConfiguration`].
+///
+/// # Redirects
+///
+/// Up to [`MAX_REDIRECTS`] redirects (301, 302, 303, 307, 308) are followed; the response after
+/// the last one is the answer. 307 and 308 repeat the request with its method and body; 303, and
+/// 301 or 302 after a POST, continue with a GET without a body.
+///
+/// The headers added with [`EndpointOptions::with_header`] (an `Authorization`, the sandbox ID
+/// of the development token server, an app's own) are sent only to the endpoint's own origin
+/// (scheme, host and port of its URL). A redirect to another origin (`127.0.0.1` →
+/// `localhost`, another port, `https` → `http`) carries none of them, only the `Content-Type`
+/// of the body; and once a redirect has left the origin, no later hop carries them, even one
+/// that comes back. A redirect within the origin keeps them all.
+///
+/// # Compressed responses
+///
+/// Requests announce `Accept-Encoding: gzip, br`; responses compressed with `gzip` or `br`
+/// (brotli) are decoded, and the size cap applies to the decoded body.
 pub struct EndpointTokenSource {
     target: Result<Target, TokenSourceError>,
     timeout: Duration,
@@ -216,19 +240,52 @@ impl EndpointTokenSource {
         let client = self
             .client
             .get_or_init(|| {
-                reqwest::Client::builder().build().map_err(|error| {
-                    TokenSourceError::InvalidConfiguration {
+                reqwest::Client::builder()
+                    // Redirects are followed by `send`, which decides what each hop may carry.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|error| TokenSourceError::InvalidConfiguration {
                         reason: format!("could not create the HTTP client: {error}"),
-                    }
-                })
+                    })
             })
             .as_ref()
             .map_err(Clone::clone)?;
-        let request = client
-            .request(target.method.clone(), target.url.clone())
-            .headers(target.headers.clone())
-            .body(body);
-        let mut response = request.send().await.map_err(transport_error)?;
+        let mut url = target.url.clone();
+        let mut method = target.method.clone();
+        let mut body = Some(body);
+        // The caller's headers go only to the endpoint's own origin: once a redirect leaves it,
+        // no later hop carries them, even one that comes back.
+        let mut same_origin = true;
+        let mut hops = 0;
+        loop {
+            let mut headers = if same_origin {
+                target.headers.clone()
+            } else {
+                cross_origin_headers(&target.headers)
+            };
+            let mut request = client.request(method.clone(), url.clone());
+            match &body {
+                Some(body) => request = request.body(body.clone()),
+                None => drop(headers.remove(CONTENT_TYPE)),
+            }
+            let response = request.headers(headers).send().await.map_err(transport_error)?;
+            let next = if hops < MAX_REDIRECTS { redirect(&url, &method, &response) } else { None };
+            let Some(Redirect { url: next_url, method: next_method, keep_body }) = next else {
+                return self.read(response).await;
+            };
+            hops += 1;
+            same_origin &= next_url.origin() == target.url.origin();
+            url = next_url;
+            method = next_method;
+            if !keep_body {
+                body = None;
+            }
+        }
+    }
+
+    /// Reads a final response: a token response for 2xx, a [`TokenSourceError::Status`] with a
+    /// redacted excerpt otherwise.
+    async fn read(&self, mut response: reqwest::Response) -> FetchResult {
         let status = response.status();
         let declared_length = response
             .headers()
@@ -308,6 +365,49 @@ fn build_headers(headers: &[(String, String)]) -> Result<HeaderMap, TokenSourceE
         map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     Ok(map)
+}
+
+/// The most redirects one fetch follows; the response after the last one is the answer.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// Where a redirect leads.
+struct Redirect {
+    url: Url,
+    method: Method,
+    keep_body: bool,
+}
+
+/// The redirect `response` asks for, if it is one this source follows: 301, 302, 303, 307 or
+/// 308 with a `Location` that resolves to an http or https URL. 307 and 308 keep the method and
+/// the body; 303, and 301/302 after a POST, continue as a GET without a body (as browsers do).
+fn redirect(from: &Url, method: &Method, response: &reqwest::Response) -> Option<Redirect> {
+    let status = response.status().as_u16();
+    if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    let url = from.join(location).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let becomes_get = status == 303 && *method != Method::HEAD
+        || matches!(status, 301 | 302) && *method == Method::POST;
+    Some(if becomes_get {
+        Redirect { url, method: Method::GET, keep_body: false }
+    } else {
+        Redirect { url, method: method.clone(), keep_body: true }
+    })
+}
+
+/// What a request to another origin than the endpoint's carries of `headers`: only
+/// `Content-Type`, which describes the body. Never a caller header such as `Authorization`,
+/// `X-Sandbox-ID` or an app's own.
+fn cross_origin_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    if let Some(content_type) = headers.get(CONTENT_TYPE) {
+        kept.insert(CONTENT_TYPE, content_type.clone());
+    }
+    kept
 }
 
 /// `scheme://host[:port]/path` plus header names: what `Debug` may show.

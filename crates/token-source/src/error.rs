@@ -2,8 +2,8 @@
 //!
 //! [`TokenSourceError`] is what a fetch returns; [`ClaimsError`] is what decoding a token's claims
 //! returns. Neither ever contains a participant token, a sandbox ID or a header value: response
-//! bodies are reduced to a short excerpt with every token-like run of characters replaced by
-//! `[redacted]` (see [`crate::redact`]).
+//! bodies are reduced to a short excerpt with every secret (the value of a token-like key,
+//! anything JWT-shaped, long token-like runs) replaced by `[redacted]` (see [`crate::redact`]).
 
 use std::{error::Error as StdError, fmt, sync::Arc, time::Duration};
 
@@ -119,6 +119,18 @@ fn fmt_duration(duration: Duration) -> String {
 
 fn fmt_excerpt(excerpt: &str) -> String {
     if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") }
+}
+
+/// Describes a JSON error by kind and position only: serde's messages can quote the input.
+pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match error.classify() {
+        Category::Io => "read error",
+        Category::Syntax => "syntax error",
+        Category::Data => "unexpected value",
+        Category::Eof => "unexpected end of input",
+    };
+    format!("{kind} at line {} column {}", error.line(), error.column())
 }
 
 /// A plain message error, for panics and other failures that carry only text.

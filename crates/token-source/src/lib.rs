@@ -23,7 +23,8 @@ pub use crate::{
     clock::{Clock, ManualClock, SystemClock},
     endpoint::{
         DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SANDBOX_BASE_URL, DEFAULT_TIMEOUT,
-        DevelopmentTokenServerOptions, EndpointOptions, EndpointTokenSource, SANDBOX_PATH,
+        DevelopmentTokenServerOptions, EndpointOptions, EndpointTokenSource, MAX_REDIRECTS,
+        SANDBOX_PATH,
     },
     error::{BoxError, ClaimsError, TokenSourceError},
     options::TokenRequestOptions,

@@ -1,8 +1,11 @@
 //! [`TokenRequestOptions`]: what a fetch asks for, and its JSON wire form.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, fmt, marker::PhantomData};
 
-use serde::{Deserialize, Serialize};
+use serde::{
+    Deserialize, Deserializer, Serialize,
+    de::{MapAccess, Visitor, value::MapAccessDeserializer},
+};
 
 /// What to ask a token source for: the room, the participant and, optionally, an agent to
 /// dispatch into the room.
@@ -22,7 +25,10 @@ use serde::{Deserialize, Serialize};
 /// assert!(options.dispatches_agent());
 /// assert_eq!(options, options.clone());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Through serde, a human-readable format (JSON…) must hold a map (an object): a JSON array is
+/// an error, never a positional request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(default)]
 #[non_exhaustive]
 pub struct TokenRequestOptions {
@@ -159,14 +165,19 @@ impl TokenRequestOptions {
     /// Parses a token request body, as a token endpoint receives it (the inverse of
     /// [`to_request_json`](Self::to_request_json)).
     ///
-    /// Accepts snake_case or camelCase keys and an empty body (no options). Only the first
-    /// agent of `room_config.agents` is read; other `room_config` fields are ignored.
+    /// Accepts snake_case or camelCase keys and an empty body (no options). Anything else than
+    /// a JSON object (an array, a string, `null`…) is an error, and so is a non-object where
+    /// the format has an object (`room_config`, each of its `agents`). Only the first agent of
+    /// `room_config.agents` is read; other `room_config` fields are ignored.
     pub fn from_request_json(body: &[u8]) -> Result<Self, serde_json::Error> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        let wire: WireRequest = serde_json::from_slice(body)?;
-        let agent = wire.room_config.and_then(|config| config.agents.into_iter().next());
+        let Object(wire): Object<WireRequest> = serde_json::from_slice(body)?;
+        let agent = wire
+            .room_config
+            .and_then(|Object(config)| config.agents.into_iter().next())
+            .map(|Object(agent)| agent);
         Ok(Self {
             room_name: wire.room_name,
             participant_name: wire.participant_name,
@@ -196,10 +207,15 @@ struct WireRequestRef<'a> {
     room_config: Option<WireRoomConfig>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct WireRoomConfig {
-    #[serde(default)]
     agents: Vec<WireAgentDispatch>,
+}
+
+#[derive(Deserialize)]
+struct WireRoomConfigIn {
+    #[serde(default)]
+    agents: Vec<Object<WireAgentDispatch>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -225,7 +241,63 @@ struct WireRequest {
     #[serde(default, alias = "participantAttributes")]
     participant_attributes: Option<BTreeMap<String, String>>,
     #[serde(default, alias = "roomConfig")]
-    room_config: Option<WireRoomConfig>,
+    room_config: Option<Object<WireRoomConfigIn>>,
+}
+
+/// A `T` that must be written as a map (a JSON object): serde's derive also accepts a sequence
+/// for a struct, which would make `["my-room", "Alice"]` a positional request.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor(PhantomData)).map(Object)
+    }
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map))
+    }
+}
+
+/// The derived form of [`TokenRequestOptions`], field by field.
+#[derive(Deserialize)]
+#[serde(remote = "TokenRequestOptions", default = "TokenRequestOptions::default")]
+struct OptionsFields {
+    room_name: Option<String>,
+    participant_name: Option<String>,
+    participant_identity: Option<String>,
+    participant_metadata: Option<String>,
+    participant_attributes: BTreeMap<String, String>,
+    agent_name: Option<String>,
+    agent_metadata: Option<String>,
+    agent_deployment: Option<String>,
+}
+
+/// Its fields, from a map only in human-readable formats; compact formats (which write structs
+/// as sequences) read them as derived.
+impl<'de> Deserialize<'de> for TokenRequestOptions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields(TokenRequestOptions);
+        impl<'de> Deserialize<'de> for Fields {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                OptionsFields::deserialize(deserializer).map(Fields)
+            }
+        }
+        if deserializer.is_human_readable() {
+            Object::<Fields>::deserialize(deserializer).map(|Object(Fields(options))| options)
+        } else {
+            OptionsFields::deserialize(deserializer)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -330,6 +402,34 @@ mod tests {
         assert_eq!(parsed, TokenRequestOptions::new().with_room_name("r").with_agent_name("a"));
         assert!(TokenRequestOptions::from_request_json(b"[1,2]").is_err());
         assert!(TokenRequestOptions::from_request_json(br#"{"room_name":5}"#).is_err());
+    }
+
+    /// Issue 12, finding 6: a JSON array (or any other non-object) is not a token request, as a
+    /// body (`from_request_json`), through serde, or nested where an object belongs.
+    #[test]
+    fn only_json_objects_are_requests() {
+        for body in [
+            r#"["my-room","Alice","alice-id"]"#,
+            "[]",
+            "42",
+            r#""my-room""#,
+            "true",
+            "null",
+            r#"{"room_config":[[{"agent_name":"a"}]]}"#,
+            r#"{"room_config":{"agents":[["a"]]}}"#,
+        ] {
+            assert!(TokenRequestOptions::from_request_json(body.as_bytes()).is_err(), "{body}");
+            if !body.starts_with('{') {
+                let serde = serde_json::from_str::<TokenRequestOptions>(body);
+                assert!(serde.is_err(), "{body}: {serde:?}");
+            }
+        }
+        let object = r#"{"room_name":"my-room","participant_name":"Alice"}"#;
+        let parsed: TokenRequestOptions = serde_json::from_str(object).unwrap();
+        assert_eq!(
+            parsed,
+            TokenRequestOptions::new().with_room_name("my-room").with_participant_name("Alice")
+        );
     }
 
     fn has_null(value: &serde_json::Value) -> bool {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     claims::TokenClaims,
-    error::{ClaimsError, TokenSourceError},
+    error::{ClaimsError, TokenSourceError, describe_json_error},
     redact::Secret,
 };
 
@@ -150,18 +150,6 @@ fn string_field(
             Err(TokenSourceError::InvalidResponse { reason: format!("`{snake}` is not a string") })
         }
     }
-}
-
-/// Describes a JSON error by kind and position only: serde's messages can quote the input.
-pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let kind = match error.classify() {
-        Category::Io => "read error",
-        Category::Syntax => "syntax error",
-        Category::Data => "unexpected value",
-        Category::Eof => "unexpected end of input",
-    };
-    format!("{kind} at line {} column {}", error.line(), error.column())
 }
 
 impl fmt::Debug for TokenSourceResponse {

@@ -1,8 +1,37 @@
-//! What the quickstart does, from the environment.
+//! What the quickstart does, from its command line or the environment (parsed with `clap`).
 
 use std::fmt;
 
+use clap::Parser;
 use token_source::redact::Secret;
+
+/// The quickstart: with no settings, an offline demo of token caching and a scripted agent
+/// session; with a LiveKit URL (and a build with `--features livekit`), a terminal agent-chat
+/// client for a real LiveKit server.
+///
+/// Every option can also be given as its environment variable (the flag wins).
+#[derive(Clone, Default, Parser)]
+#[command(name = "quickstart", about, long_about = None)]
+pub(crate) struct Options {
+    /// The LiveKit server URL (ws, wss, http or https): talk to a real agent
+    #[arg(long, env = "LIVEKIT_URL", value_name = "URL")]
+    url: Option<String>,
+    /// The API key tokens are signed for (with --api-secret)
+    #[arg(long, env = "LIVEKIT_API_KEY", value_name = "KEY")]
+    api_key: Option<String>,
+    /// The API secret tokens are signed with (with --api-key)
+    #[arg(long, env = "LIVEKIT_API_SECRET", value_name = "SECRET", hide_env_values = true)]
+    api_secret: Option<String>,
+    /// A LiveKit Cloud sandbox ID (the development token server), instead of the keys
+    #[arg(long, env = "LIVEKIT_SANDBOX_ID", value_name = "ID", hide_env_values = true)]
+    sandbox_id: Option<String>,
+    /// The agent to dispatch into the room
+    #[arg(long, env = "LIVEKIT_AGENT_NAME", value_name = "NAME")]
+    agent_name: Option<String>,
+    /// The room to join [default: a new random room]
+    #[arg(long, env = "LIVEKIT_ROOM", value_name = "ROOM")]
+    room: Option<String>,
+}
 
 /// The two modes of the program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +101,8 @@ pub(crate) enum ConfigError {
     MissingCredentials,
     /// Only one of `LIVEKIT_API_KEY` and `LIVEKIT_API_SECRET` is set.
     IncompleteKeyPair,
-    /// A variable is set but empty.
-    Empty(&'static str),
+    /// A setting is set but empty (its variable and flag).
+    Empty(&'static str, &'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -90,66 +119,79 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::MissingCredentials => f.write_str(
                 "LIVEKIT_URL is set but there are no credentials: set LIVEKIT_API_KEY and \
-                 LIVEKIT_API_SECRET, or LIVEKIT_SANDBOX_ID",
+                 LIVEKIT_API_SECRET (--api-key, --api-secret), or LIVEKIT_SANDBOX_ID (--sandbox-id)",
             ),
             ConfigError::IncompleteKeyPair => f.write_str(
-                "set both LIVEKIT_API_KEY and LIVEKIT_API_SECRET (only one of them is set)",
+                "set both LIVEKIT_API_KEY and LIVEKIT_API_SECRET (--api-key, --api-secret): only \
+                 one of them is set",
             ),
-            ConfigError::Empty(name) => write!(f, "{name} is set but empty"),
+            ConfigError::Empty(variable, flag) => write!(f, "{variable} ({flag}) is set but empty"),
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
 
-/// Reads the mode from `var` (the environment, or a map in tests).
-pub(crate) fn from_env(
-    var: impl Fn(&str) -> Option<String>,
-    livekit_available: bool,
-) -> Result<Mode, ConfigError> {
-    let read = |name: &'static str| -> Result<Option<String>, ConfigError> {
-        match var(name) {
-            Some(value) if value.trim().is_empty() => Err(ConfigError::Empty(name)),
-            other => Ok(other.map(|value| value.trim().to_owned())),
+impl Options {
+    /// What to do: the demo when no URL is set, else a LiveKit configuration, checked.
+    /// `livekit_available` says whether this build has the LiveKit transport.
+    pub(crate) fn mode(&self, livekit_available: bool) -> Result<Mode, ConfigError> {
+        let read = |value: &Option<String>, variable: &'static str, flag: &'static str| match value
+        {
+            Some(value) if value.trim().is_empty() => Err(ConfigError::Empty(variable, flag)),
+            other => Ok(other.as_ref().map(|value| value.trim().to_owned())),
+        };
+        let Some(url) = read(&self.url, "LIVEKIT_URL", "--url")? else {
+            return Ok(Mode::Demo);
+        };
+        if !livekit_available {
+            return Err(ConfigError::NoLiveKitTransport);
         }
-    };
-    let Some(url) = read("LIVEKIT_URL")? else {
-        return Ok(Mode::Demo);
-    };
-    if !livekit_available {
-        return Err(ConfigError::NoLiveKitTransport);
+        if !["ws://", "wss://", "http://", "https://"].iter().any(|scheme| url.starts_with(scheme))
+        {
+            return Err(ConfigError::InvalidUrl(url));
+        }
+        let credentials = match (
+            read(&self.api_key, "LIVEKIT_API_KEY", "--api-key")?,
+            read(&self.api_secret, "LIVEKIT_API_SECRET", "--api-secret")?,
+            read(&self.sandbox_id, "LIVEKIT_SANDBOX_ID", "--sandbox-id")?,
+        ) {
+            (Some(key), Some(secret), _) => Credentials::ApiKey { key, secret },
+            (Some(_), None, _) | (None, Some(_), _) => return Err(ConfigError::IncompleteKeyPair),
+            (None, None, Some(id)) => Credentials::Sandbox { id },
+            (None, None, None) => return Err(ConfigError::MissingCredentials),
+        };
+        Ok(Mode::LiveKit(LiveKitConfig {
+            url,
+            credentials,
+            agent_name: read(&self.agent_name, "LIVEKIT_AGENT_NAME", "--agent-name")?,
+            room_name: read(&self.room, "LIVEKIT_ROOM", "--room")?,
+        }))
     }
-    if !["ws://", "wss://", "http://", "https://"].iter().any(|scheme| url.starts_with(scheme)) {
-        return Err(ConfigError::InvalidUrl(url));
-    }
-    let credentials = match (
-        read("LIVEKIT_API_KEY")?,
-        read("LIVEKIT_API_SECRET")?,
-        read("LIVEKIT_SANDBOX_ID")?,
-    ) {
-        (Some(key), Some(secret), _) => Credentials::ApiKey { key, secret },
-        (Some(_), None, _) | (None, Some(_), _) => return Err(ConfigError::IncompleteKeyPair),
-        (None, None, Some(id)) => Credentials::Sandbox { id },
-        (None, None, None) => return Err(ConfigError::MissingCredentials),
-    };
-    Ok(Mode::LiveKit(LiveKitConfig {
-        url,
-        credentials,
-        agent_name: read("LIVEKIT_AGENT_NAME")?,
-        room_name: read("LIVEKIT_ROOM")?,
-    }))
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use clap::CommandFactory;
 
     use super::*;
 
+    /// Options as given by these variables (whatever the environment of the test process).
     fn mode(vars: &[(&str, &str)], livekit: bool) -> Result<Mode, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        from_env(|name| vars.get(name).cloned(), livekit)
+        let mut options = Options::default();
+        for (name, value) in vars {
+            let slot = match *name {
+                "LIVEKIT_URL" => &mut options.url,
+                "LIVEKIT_API_KEY" => &mut options.api_key,
+                "LIVEKIT_API_SECRET" => &mut options.api_secret,
+                "LIVEKIT_SANDBOX_ID" => &mut options.sandbox_id,
+                "LIVEKIT_AGENT_NAME" => &mut options.agent_name,
+                "LIVEKIT_ROOM" => &mut options.room,
+                other => panic!("unknown variable {other}"),
+            };
+            *slot = Some((*value).to_owned());
+        }
+        options.mode(livekit)
     }
 
     #[test]
@@ -173,7 +215,7 @@ mod tests {
         );
         assert_eq!(
             mode(&[url, ("LIVEKIT_SANDBOX_ID", " ")], true),
-            Err(ConfigError::Empty("LIVEKIT_SANDBOX_ID"))
+            Err(ConfigError::Empty("LIVEKIT_SANDBOX_ID", "--sandbox-id"))
         );
     }
 
@@ -185,12 +227,14 @@ mod tests {
                 ("LIVEKIT_API_KEY", "devkey"),
                 ("LIVEKIT_API_SECRET", "secret-value-1234567890"),
                 ("LIVEKIT_AGENT_NAME", "my-agent"),
+                ("LIVEKIT_ROOM", " my-room "),
             ],
             true,
         ) else {
             panic!("a LiveKit configuration")
         };
         assert_eq!(config.agent_name.as_deref(), Some("my-agent"));
+        assert_eq!(config.room_name.as_deref(), Some("my-room"));
         assert!(matches!(config.credentials, Credentials::ApiKey { .. }));
         assert!(!format!("{config:?}").contains("secret-value"), "{config:?}");
 
@@ -205,6 +249,40 @@ mod tests {
     #[test]
     fn errors_say_what_to_do() {
         assert!(ConfigError::NoLiveKitTransport.to_string().contains("--features livekit"));
-        assert!(ConfigError::MissingCredentials.to_string().contains("LIVEKIT_SANDBOX_ID"));
+        let missing = ConfigError::MissingCredentials.to_string();
+        assert!(missing.contains("LIVEKIT_SANDBOX_ID") && missing.contains("--sandbox-id"));
+        assert_eq!(
+            ConfigError::Empty("LIVEKIT_ROOM", "--room").to_string(),
+            "LIVEKIT_ROOM (--room) is set but empty"
+        );
+    }
+
+    #[test]
+    fn flags_are_parsed_by_clap() {
+        let options = Options::try_parse_from([
+            "quickstart",
+            "--url",
+            "wss://flag.example",
+            "--sandbox-id",
+            "sb-1",
+            "--agent-name",
+            "a",
+            "--room",
+            "r",
+        ])
+        .unwrap();
+        let Ok(Mode::LiveKit(config)) = options.mode(true) else { panic!("a LiveKit mode") };
+        assert_eq!(config.url, "wss://flag.example");
+        assert_eq!(
+            (config.agent_name.as_deref(), config.room_name.as_deref()),
+            (Some("a"), Some("r"))
+        );
+        assert!(Options::try_parse_from(["quickstart", "--bogus"]).is_err());
+        let help = Options::command().render_help().to_string();
+        for name in
+            ["--url", "LIVEKIT_URL", "--api-key", "LIVEKIT_SANDBOX_ID", "--room", "LIVEKIT_ROOM"]
+        {
+            assert!(help.contains(name), "{name}: {help}");
+        }
     }
 }

@@ -13,11 +13,15 @@ use session::{
     SessionOptions,
 };
 use token_source::{CacheEvent, CacheOptions, ManualClock, TokenRequestOptions, TokenSource};
+use tokio::sync::Semaphore;
 
 use crate::render::Renderer;
 
 /// How long any single wait of the demo may take before it gives up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How many fetches of one new room the demo starts at once.
+const CONCURRENT_FETCHES: u32 = 10;
 
 /// Records a source's cache events between two steps.
 #[derive(Clone, Default)]
@@ -123,11 +127,36 @@ pub(crate) async fn token_caching<W: Write>(
         recorder.take()
     ))?;
 
-    // Ten concurrent fetches of a new room share one request.
+    // Ten concurrent fetches of a new room share one request. The request is sent only once the
+    // nine others have joined the first, so what is shown never depends on how the tasks are
+    // scheduled (on a loaded machine a late fetch could otherwise find the token cached).
     let recorder = Recorder::default();
-    let shared = source.clone().with_cache(CacheOptions::new());
-    let _shared = shared.subscribe(recorder.observer());
-    let fetches = (0..10).map(|_| {
+    let joined = Arc::new(Semaphore::new(0));
+    let upstream = source.clone().without_cache();
+    let shared = TokenSource::custom({
+        let joined = Arc::clone(&joined);
+        move |options: TokenRequestOptions| {
+            let (upstream, joined) = (upstream.clone(), Arc::clone(&joined));
+            async move {
+                let all_joined = joined.acquire_many(CONCURRENT_FETCHES - 1);
+                let _permits = tokio::time::timeout(STEP_TIMEOUT, all_joined)
+                    .await
+                    .map_err(|_| "the concurrent fetches did not all join")??;
+                Ok(upstream.fetch(&options).await?)
+            }
+        }
+    });
+    let _shared = shared.subscribe({
+        let observer = recorder.observer();
+        move |event| {
+            // Recorded before the permit is added: the request it may release comes after.
+            observer(event);
+            if matches!(event, CacheEvent::Joined) {
+                joined.add_permits(1);
+            }
+        }
+    });
+    let fetches = (0..CONCURRENT_FETCHES).map(|_| {
         let shared = shared.clone();
         tokio::spawn(async move { shared.fetch(&room("party")).await })
     });
@@ -217,7 +246,53 @@ async fn render_until<W: Write>(
 
 #[cfg(test)]
 mod tests {
+    use token_server::TokenServerConfig;
+
     use super::*;
+
+    /// The whole first part against a real token server on 127.0.0.1, a few times on two
+    /// worker threads: every line is the same every time, the concurrent fetches included.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn token_caching_prints_the_same_every_time() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}/token", listener.local_addr().unwrap());
+        let server = tokio::spawn(token_server::serve(
+            listener,
+            TokenServerConfig::default(),
+            std::future::pending(),
+        ));
+        for _ in 0..5 {
+            check_token_caching(&endpoint).await;
+        }
+        server.abort();
+    }
+
+    async fn check_token_caching(endpoint: &str) {
+        let mut output = Vec::new();
+        token_caching(endpoint, &mut Renderer::new(&mut output, false)).await.unwrap();
+        let output = String::from_utf8(output).unwrap();
+        let outcomes: Vec<&str> = output
+            .lines()
+            .skip(1)
+            .map(|line| line.get(47..).unwrap_or_default().split("  [").next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                "miss (not cached) → fetched and cached",
+                "hit",
+                "hit",
+                "miss (not cached) → fetched and cached",
+                "miss (not cached) → fetched and cached",
+                "miss (forced) → fetched and cached",
+                "miss (not cached) → fetched and cached → miss (not cached) → fetched and cached → hit ×2",
+                "miss (not cached) → fetched and cached → hit",
+                "miss (expired) → fetched and cached",
+                "miss (not cached) → joined ×9 → fetched and cached",
+            ],
+            "{output}"
+        );
+    }
 
     #[test]
     fn repeats_are_collapsed() {

@@ -2,8 +2,8 @@
 //!
 //! With no configuration it starts a token server on 127.0.0.1, shows what the token cache does
 //! step by step, then runs a session against a scripted agent, live in the terminal. Built with
-//! `--features livekit` and given `LIVEKIT_URL` (plus `LIVEKIT_API_KEY`/`LIVEKIT_API_SECRET`, or
-//! `LIVEKIT_SANDBOX_ID`), it is a terminal agent-chat client for a real LiveKit server.
+//! `--features livekit` and given `--url`/`LIVEKIT_URL` (plus the API key and secret, or a
+//! sandbox ID; see `--help`), it is a terminal agent-chat client for a real LiveKit server.
 
 mod chat;
 mod config;
@@ -24,7 +24,9 @@ use crate::{
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mode = match config::from_env(|name| std::env::var(name).ok(), cfg!(feature = "livekit")) {
+    // `--help` and invalid arguments exit here, with clap's message.
+    let options = <config::Options as clap::Parser>::parse();
+    let mode = match options.mode(cfg!(feature = "livekit")) {
         Ok(mode) => mode,
         Err(error) => {
             eprintln!("quickstart: {error}");

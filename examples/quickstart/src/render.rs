@@ -1,7 +1,8 @@
 //! Printing a session for a person: state changes on their own lines, messages as they stream.
 //!
-//! On a terminal a streaming message is redrawn in place as words arrive; elsewhere (a pipe,
-//! CI) each message is printed once, when it is final.
+//! On a terminal a streaming message is redrawn in place as words arrive, and so is a message
+//! updated again after it was final (interim user transcripts); elsewhere (a pipe, CI) each
+//! message is printed when it is final.
 
 use std::io::{self, Write};
 
@@ -13,18 +14,22 @@ pub(crate) struct Renderer<W: Write> {
     terminal: bool,
     /// The message being redrawn in place (terminal only).
     live: Option<usize>,
+    /// The message on the last complete line, when nothing was printed after it (terminal
+    /// only): an update to it redraws that line instead of adding one.
+    last_line: Option<usize>,
     agent_state: Option<AgentState>,
 }
 
 impl<W: Write> Renderer<W> {
     /// A renderer; `terminal` enables in-place redrawing.
     pub(crate) fn new(out: W, terminal: bool) -> Self {
-        Self { out, terminal, live: None, agent_state: None }
+        Self { out, terminal, live: None, last_line: None, agent_state: None }
     }
 
     /// Prints a line of its own (ending a live message first).
     pub(crate) fn line(&mut self, text: &str) -> io::Result<()> {
         self.end_live()?;
+        self.last_line = None;
         writeln!(self.out, "{text}")?;
         self.out.flush()
     }
@@ -72,14 +77,23 @@ impl<W: Write> Renderer<W> {
             return Ok(());
         }
         if self.live != Some(index) {
-            self.end_live()?;
+            if self.live.is_none() && self.last_line == Some(index) {
+                // The message was complete and is updated again (an interim user transcript
+                // arrives as streams that each close and reopen): back up to its line. (A line
+                // wider than the terminal wraps, and then only its last row is redrawn.)
+                write!(self.out, "\x1b[1A")?;
+            } else {
+                self.end_live()?;
+            }
             self.live = Some(index);
+            self.last_line = None;
         }
         // Redraw the line in place: carriage return, clear the line, the text so far.
         write!(self.out, "\r\x1b[2K{}", format_message(message))?;
         if message.is_final {
             writeln!(self.out)?;
             self.live = None;
+            self.last_line = Some(index);
         }
         self.out.flush()
     }
@@ -152,6 +166,84 @@ mod tests {
         let out = render(true, &stream());
         assert!(out.contains("\r\x1b[2K  agent ▸ Hi\r\x1b[2K  agent ▸ Hi there"), "{out:?}");
         assert!(out.ends_with("Hi there\n"), "{out:?}");
+    }
+
+    /// What a terminal shows for `output`: `\r`, `\n`, clear line (`ESC[2K`) and cursor up
+    /// (`ESC[1A`) interpreted.
+    fn screen(output: &str) -> Vec<String> {
+        let mut lines = vec![String::new()];
+        let mut row = 0;
+        let mut rest = output;
+        while let Some(ch) = rest.chars().next() {
+            if let Some(after) = rest.strip_prefix("\x1b[2K") {
+                lines[row].clear();
+                rest = after;
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix("\x1b[1A") {
+                row = row.saturating_sub(1);
+                rest = after;
+                continue;
+            }
+            match ch {
+                // Every write of this renderer starts a line's text after a clear.
+                '\r' => {}
+                '\n' => {
+                    row += 1;
+                    if row == lines.len() {
+                        lines.push(String::new());
+                    }
+                }
+                other => lines[row].push(other),
+            }
+            rest = &rest[ch.len_utf8()..];
+        }
+        lines.retain(|line| !line.is_empty());
+        lines
+    }
+
+    fn user(text: &str, is_final: bool) -> ReceivedMessage {
+        let mut message =
+            ReceivedMessage::new("u", UNIX_EPOCH, MessageKind::UserTranscript, "me", text);
+        message.is_final = is_final;
+        message
+    }
+
+    /// Interim user transcripts arrive as streams that each close (the message turns final)
+    /// and reopen with the segment so far: a terminal redraws the one line in place.
+    #[test]
+    fn a_terminal_redraws_interim_user_transcripts_in_place() {
+        let mut events =
+            vec![SessionEvent::AgentChanged(Agent::without_participant(AgentState::Listening))];
+        let mut text = String::new();
+        for (i, word) in ["What", "can", "you", "do?"].iter().enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(word);
+            let opened = user(&text, false);
+            events.push(if i == 0 {
+                SessionEvent::MessageAdded { index: 0, message: opened }
+            } else {
+                SessionEvent::MessageUpdated { index: 0, message: opened }
+            });
+            events.push(SessionEvent::MessageUpdated { index: 0, message: user(&text, true) });
+        }
+        events.push(SessionEvent::AgentChanged(Agent::without_participant(AgentState::Thinking)));
+        assert_eq!(
+            screen(&render(true, &events)),
+            ["◆ agent: listening", "  you (voice) ▸ What can you do?", "◆ agent: thinking"]
+        );
+        // A pipe has no cursor to move: each final version is a line of its own.
+        assert_eq!(render(false, &events).matches("you (voice)").count(), 4);
+    }
+
+    #[test]
+    fn the_screen_model_shows_a_streamed_agent_message_once() {
+        assert_eq!(
+            screen(&render(true, &stream())),
+            ["● session: connected", "◆ agent: listening", "  agent ▸ Hi there"]
+        );
     }
 
     #[test]

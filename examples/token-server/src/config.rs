@@ -1,6 +1,7 @@
-//! [`TokenServerConfig`]: keys, URL, TTL, CORS, authentication and limits.
+//! [`TokenServerConfig`]: keys, URL, TTL, CORS, authentication and limits. The binary's
+//! command line and environment are read by [`crate::cli`].
 
-use std::{ffi::OsString, fmt, net::SocketAddr, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header::AUTHORIZATION};
 use token_source::{TokenRequestOptions, redact::Secret};
@@ -19,14 +20,16 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(60 * 60);
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
 /// The address the binary listens on by default.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
-
-const ENV_API_KEY: &str = "LIVEKIT_API_KEY";
-const ENV_API_SECRET: &str = "LIVEKIT_API_SECRET";
-const ENV_URL: &str = "LIVEKIT_URL";
-const ENV_BEARER: &str = "TOKEN_SERVER_BEARER";
-const ENV_TTL: &str = "TOKEN_SERVER_TTL_SECS";
-const ENV_ORIGINS: &str = "TOKEN_SERVER_ALLOWED_ORIGINS";
-const ENV_ADDR: &str = "TOKEN_SERVER_ADDR";
+/// How long a client may take to send a request's line and headers, by default.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body, by default.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many connections [`serve`](crate::serve) handles at once by default (well under the
+/// usual limit of 1024 open files); more wait in the listen queue.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// How long a graceful shutdown waits for requests in flight by default, before it closes the
+/// connections that are left.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 type AuthHook = Arc<dyn Fn(&HeaderMap) -> Result<(), String> + Send + Sync>;
 type RequestPolicy = Arc<dyn Fn(&TokenRequestOptions) -> Result<(), String> + Send + Sync>;
@@ -95,7 +98,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The token server's configuration. `Default` is a development setup: the keys of
 /// `livekit-server --dev`, `ws://localhost:7880`, 1 h tokens, any CORS origin, no
-/// authentication, 16 KiB bodies.
+/// authentication, 16 KiB bodies; and limits against slow or stuck clients: 10 s to send the
+/// headers, 10 s for the body, 512 connections at once, 5 s for a graceful shutdown.
 ///
 /// `Debug` never shows the API secret or the bearer token.
 ///
@@ -126,6 +130,10 @@ pub struct TokenServerConfig {
     pub(crate) auth: Auth,
     pub(crate) request_policy: Option<RequestPolicy>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) shutdown_timeout: Duration,
 }
 
 impl Default for TokenServerConfig {
@@ -140,6 +148,10 @@ impl Default for TokenServerConfig {
             auth: Auth::None,
             request_policy: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -159,78 +171,15 @@ impl TokenServerConfig {
     /// | `TOKEN_SERVER_BEARER` | require `Authorization: Bearer <value>` | no authentication |
     /// | `TOKEN_SERVER_TTL_SECS` | token lifetime in seconds | 3600 |
     /// | `TOKEN_SERVER_ALLOWED_ORIGINS` | comma-separated CORS origins, or `*` | any origin |
+    /// | `TOKEN_SERVER_HEADER_TIMEOUT_SECS` | seconds to send the request line and headers | 10 |
+    /// | `TOKEN_SERVER_BODY_TIMEOUT_SECS` | seconds to send the body | 10 |
+    /// | `TOKEN_SERVER_MAX_CONNECTIONS` | connections handled at once | 512 |
+    /// | `TOKEN_SERVER_SHUTDOWN_TIMEOUT_SECS` | seconds a graceful shutdown waits | 5 |
     ///
-    /// A variable that is set but empty or invalid is an error, never silently ignored.
+    /// A variable that is set but empty or invalid is an error, never silently ignored. The
+    /// binary reads the same settings from its command line too (see [`crate::Cli`]).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var_os(name))
-    }
-
-    /// [`from_env`](Self::from_env) with another source of variables.
-    pub(crate) fn from_lookup(
-        lookup: impl Fn(&str) -> Option<OsString>,
-    ) -> Result<Self, ConfigError> {
-        let var = |name: &'static str| -> Result<Option<String>, ConfigError> {
-            match lookup(name) {
-                None => Ok(None),
-                Some(value) => match value.into_string() {
-                    Ok(value) if value.is_empty() => Err(ConfigError::Empty { name }),
-                    Ok(value) => Ok(Some(value)),
-                    Err(_) => Err(ConfigError::NotUnicode { name }),
-                },
-            }
-        };
-        let mut config = Self::default();
-        match (var(ENV_API_KEY)?, var(ENV_API_SECRET)?) {
-            (Some(key), Some(secret)) => {
-                check_credential(ENV_API_KEY, &key)?;
-                check_credential(ENV_API_SECRET, &secret)?;
-                config = config.with_api_key(key).with_api_secret(secret);
-            }
-            (Some(_), None) => {
-                return Err(ConfigError::IncompleteKeyPair {
-                    set: ENV_API_KEY,
-                    missing: ENV_API_SECRET,
-                });
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::IncompleteKeyPair {
-                    set: ENV_API_SECRET,
-                    missing: ENV_API_KEY,
-                });
-            }
-            (None, None) => {}
-        }
-        if let Some(url) = var(ENV_URL)? {
-            check_url(ENV_URL, &url)?;
-            config = config.with_livekit_url(url);
-        }
-        if let Some(bearer) = var(ENV_BEARER)? {
-            check_credential(ENV_BEARER, &bearer)?;
-            config = config.with_bearer_token(bearer);
-        }
-        if let Some(ttl) = var(ENV_TTL)? {
-            let invalid = || ConfigError::InvalidTtl { name: ENV_TTL, value: ttl.clone() };
-            let seconds = ttl.trim().parse::<u64>().map_err(|_| invalid())?;
-            if seconds == 0 {
-                return Err(invalid());
-            }
-            config = config.with_token_ttl(Duration::from_secs(seconds));
-        }
-        if let Some(origins) = var(ENV_ORIGINS)? {
-            let origins: Vec<&str> =
-                origins.split(',').map(str::trim).filter(|o| !o.is_empty()).collect();
-            if origins.is_empty() {
-                return Err(ConfigError::Empty { name: ENV_ORIGINS });
-            }
-            if !origins.contains(&"*") {
-                for origin in origins {
-                    parse_origin(origin)?;
-                    config = config.with_allowed_origin(origin);
-                }
-            }
-        }
-        config.validate()?;
-        Ok(config)
+        crate::cli::Cli::from_env().config()
     }
 
     /// Sets the API key tokens are signed for (their `iss`).
@@ -319,6 +268,35 @@ impl TokenServerConfig {
         self
     }
 
+    /// Sets how long a client may take to send a request's line and headers (also how long an
+    /// idle kept-alive connection stays open); then [`serve`](crate::serve) closes the
+    /// connection.
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a client may take to send a request's body; then the request gets 408 and
+    /// the connection is closed.
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Sets how many connections [`serve`](crate::serve) handles at once; more wait in the
+    /// listen queue until one closes. Keep it under the process's open-file limit.
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Sets how long a graceful shutdown of [`serve`](crate::serve) waits for requests in
+    /// flight before it closes the remaining connections, whatever their clients do.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
     /// The API key tokens are signed for.
     pub fn api_key(&self) -> &str {
         &self.api_key
@@ -337,6 +315,26 @@ impl TokenServerConfig {
     /// The largest request body accepted.
     pub fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// How long a client may take to send a request's line and headers.
+    pub fn header_read_timeout(&self) -> Duration {
+        self.header_read_timeout
+    }
+
+    /// How long a client may take to send a request's body.
+    pub fn body_read_timeout(&self) -> Duration {
+        self.body_read_timeout
+    }
+
+    /// How many connections are handled at once.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// How long a graceful shutdown waits for requests in flight.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
     }
 
     /// Whether the keys are the well-known development keys (`devkey` / `secret`).
@@ -373,6 +371,15 @@ impl TokenServerConfig {
         if self.max_body_bytes == 0 {
             return Err(ConfigError::ZeroBodyLimit);
         }
+        let limits = [
+            ("header_read_timeout", self.header_read_timeout.is_zero()),
+            ("body_read_timeout", self.body_read_timeout.is_zero()),
+            ("max_connections", self.max_connections == 0),
+            ("shutdown_timeout", self.shutdown_timeout.is_zero()),
+        ];
+        if let Some((name, _)) = limits.iter().find(|(_, zero)| *zero) {
+            return Err(ConfigError::ZeroLimit { name });
+        }
         Ok(())
     }
 }
@@ -399,31 +406,22 @@ impl fmt::Debug for TokenServerConfig {
             .field("auth", &self.auth)
             .field("request_policy", &self.request_policy.is_some())
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
 
 /// The address to listen on: `TOKEN_SERVER_ADDR` (`ip:port`), or `127.0.0.1:8080`.
-pub fn listen_addr_from_env() -> Result<SocketAddr, ConfigError> {
-    listen_addr_from(std::env::var_os(ENV_ADDR))
-}
-
-fn listen_addr_from(value: Option<OsString>) -> Result<SocketAddr, ConfigError> {
-    let value = match value {
-        None => DEFAULT_LISTEN_ADDR.to_owned(),
-        Some(value) => {
-            value.into_string().map_err(|_| ConfigError::NotUnicode { name: ENV_ADDR })?
-        }
-    };
-    if value.is_empty() {
-        return Err(ConfigError::Empty { name: ENV_ADDR });
-    }
-    value.trim().parse().map_err(|_| ConfigError::InvalidAddress { name: ENV_ADDR, value })
+pub fn listen_addr_from_env() -> Result<std::net::SocketAddr, ConfigError> {
+    crate::cli::Cli::from_env().listen_addr()
 }
 
 /// A key, secret or bearer token: not empty, visible ASCII or non-ASCII text without
 /// whitespace or control characters.
-fn check_credential(name: &'static str, value: &str) -> Result<(), ConfigError> {
+pub(crate) fn check_credential(name: &'static str, value: &str) -> Result<(), ConfigError> {
     if value.is_empty() {
         return Err(ConfigError::Empty { name });
     }
@@ -433,7 +431,7 @@ fn check_credential(name: &'static str, value: &str) -> Result<(), ConfigError> 
     Ok(())
 }
 
-fn check_url(name: &'static str, value: &str) -> Result<(), ConfigError> {
+pub(crate) fn check_url(name: &'static str, value: &str) -> Result<(), ConfigError> {
     let invalid = |reason: String| ConfigError::InvalidUrl { name, reason };
     if value.is_empty() {
         return Err(ConfigError::Empty { name });
@@ -479,15 +477,7 @@ pub(crate) fn parse_header_name(value: &str) -> Result<HeaderName, ConfigError> 
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-
-    fn from_vars(vars: &[(&str, &str)]) -> Result<TokenServerConfig, ConfigError> {
-        let vars: HashMap<String, OsString> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), OsString::from(*v))).collect();
-        TokenServerConfig::from_lookup(|name| vars.get(name).cloned())
-    }
 
     fn headers(authorization: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -505,100 +495,10 @@ mod tests {
         assert_eq!(config.max_body_bytes(), 16 * 1024);
         assert!(!config.requires_auth());
         assert!(config.validate().is_ok());
-        let from_env = from_vars(&[]).unwrap();
-        assert!(from_env.uses_dev_keys() && !from_env.requires_auth());
-    }
-
-    #[test]
-    fn env_overrides_everything() {
-        let config = from_vars(&[
-            ("LIVEKIT_API_KEY", "APIkey"),
-            ("LIVEKIT_API_SECRET", "sekret-value"),
-            ("LIVEKIT_URL", "wss://project.livekit.cloud"),
-            ("TOKEN_SERVER_BEARER", "bearer-value"),
-            ("TOKEN_SERVER_TTL_SECS", "600"),
-            ("TOKEN_SERVER_ALLOWED_ORIGINS", "https://a.example.com, http://localhost:3000"),
-        ])
-        .unwrap();
-        assert_eq!(config.api_key(), "APIkey");
-        assert_eq!(config.api_secret, "sekret-value");
-        assert_eq!(config.livekit_url(), "wss://project.livekit.cloud");
-        assert_eq!(config.token_ttl(), Duration::from_secs(600));
-        assert!(config.requires_auth());
-        assert_eq!(config.allowed_origins, ["https://a.example.com", "http://localhost:3000"]);
-        let any = from_vars(&[("TOKEN_SERVER_ALLOWED_ORIGINS", "https://a.example.com,*")]);
-        assert!(any.unwrap().allowed_origins.is_empty());
-    }
-
-    #[test]
-    fn invalid_env_values_are_typed_errors_without_secrets() {
-        let cases: &[(&[(&str, &str)], ConfigError)] = &[
-            (
-                &[("LIVEKIT_API_KEY", ""), ("LIVEKIT_API_SECRET", "s")],
-                ConfigError::Empty { name: "LIVEKIT_API_KEY" },
-            ),
-            (
-                &[("LIVEKIT_API_KEY", "k")],
-                ConfigError::IncompleteKeyPair {
-                    set: "LIVEKIT_API_KEY",
-                    missing: "LIVEKIT_API_SECRET",
-                },
-            ),
-            (
-                &[("LIVEKIT_API_SECRET", "s")],
-                ConfigError::IncompleteKeyPair {
-                    set: "LIVEKIT_API_SECRET",
-                    missing: "LIVEKIT_API_KEY",
-                },
-            ),
-            (
-                &[("LIVEKIT_API_KEY", "k"), ("LIVEKIT_API_SECRET", "top-secret\n")],
-                ConfigError::InvalidCharacters { name: "LIVEKIT_API_SECRET" },
-            ),
-            (&[("TOKEN_SERVER_BEARER", "")], ConfigError::Empty { name: "TOKEN_SERVER_BEARER" }),
-            (
-                &[("TOKEN_SERVER_BEARER", "two words")],
-                ConfigError::InvalidCharacters { name: "TOKEN_SERVER_BEARER" },
-            ),
-            (
-                &[("TOKEN_SERVER_TTL_SECS", "0")],
-                ConfigError::InvalidTtl { name: "TOKEN_SERVER_TTL_SECS", value: "0".into() },
-            ),
-            (
-                &[("TOKEN_SERVER_TTL_SECS", "1h")],
-                ConfigError::InvalidTtl { name: "TOKEN_SERVER_TTL_SECS", value: "1h".into() },
-            ),
-            (
-                &[("TOKEN_SERVER_ALLOWED_ORIGINS", " , ")],
-                ConfigError::Empty { name: "TOKEN_SERVER_ALLOWED_ORIGINS" },
-            ),
-        ];
-        for (vars, expected) in cases {
-            assert_eq!(from_vars(vars).unwrap_err(), *expected, "{vars:?}");
-        }
-        let error = from_vars(&[("LIVEKIT_URL", "ftp://host")]).unwrap_err();
-        assert!(matches!(error, ConfigError::InvalidUrl { name: "LIVEKIT_URL", .. }), "{error}");
-        assert!(error.to_string().contains("ftp"), "{error}");
-        let error = from_vars(&[("LIVEKIT_URL", "not a url")]).unwrap_err();
-        assert!(matches!(error, ConfigError::InvalidUrl { .. }), "{error}");
-        let error = from_vars(&[("TOKEN_SERVER_ALLOWED_ORIGINS", "https://a.example.com/app")])
-            .unwrap_err();
-        assert!(matches!(error, ConfigError::InvalidOrigin { .. }), "{error}");
-        let secret = from_vars(&[("LIVEKIT_API_KEY", "k"), ("LIVEKIT_API_SECRET", "top-secret\n")])
-            .unwrap_err()
-            .to_string();
-        assert!(!secret.contains("top-secret"), "{secret}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn non_unicode_env_values_are_errors() {
-        use std::os::unix::ffi::OsStringExt;
-        let error = TokenServerConfig::from_lookup(|name| {
-            (name == "LIVEKIT_URL").then(|| OsString::from_vec(vec![0xff, 0xfe]))
-        })
-        .unwrap_err();
-        assert_eq!(error, ConfigError::NotUnicode { name: "LIVEKIT_URL" });
+        assert_eq!(config.header_read_timeout(), Duration::from_secs(10));
+        assert_eq!(config.body_read_timeout(), Duration::from_secs(10));
+        assert_eq!(config.max_connections(), 512);
+        assert_eq!(config.shutdown_timeout(), Duration::from_secs(5));
     }
 
     #[test]
@@ -622,6 +522,14 @@ mod tests {
             Err(ConfigError::InvalidHeaderName { .. })
         ));
         assert_eq!(base().with_max_body_bytes(0).validate(), Err(ConfigError::ZeroBodyLimit));
+        assert_eq!(
+            base().with_max_connections(0).validate(),
+            Err(ConfigError::ZeroLimit { name: "max_connections" })
+        );
+        assert_eq!(
+            base().with_shutdown_timeout(Duration::ZERO).validate(),
+            Err(ConfigError::ZeroLimit { name: "shutdown_timeout" })
+        );
         assert_eq!(
             base().with_bearer_token("").validate(),
             Err(ConfigError::Empty { name: "bearer_token" })
@@ -684,19 +592,5 @@ mod tests {
         assert!(!debug.contains("very-secret"), "{debug}");
         assert!(debug.contains("devkey") && debug.contains("<redacted, 22 bytes>"), "{debug}");
         assert!(debug.contains("allowed_origins: Any"), "{debug}");
-    }
-
-    #[test]
-    fn listen_address() {
-        assert_eq!(listen_addr_from(None).unwrap(), "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(listen_addr_from(Some("0.0.0.0:9000".into())).unwrap().port(), 9000);
-        assert!(matches!(
-            listen_addr_from(Some("localhost".into())),
-            Err(ConfigError::InvalidAddress { .. })
-        ));
-        assert_eq!(
-            listen_addr_from(Some(OsString::new())),
-            Err(ConfigError::Empty { name: "TOKEN_SERVER_ADDR" })
-        );
     }
 }

@@ -76,6 +76,30 @@ pub enum ConfigError {
     /// The maximum request body size is zero.
     #[error("the maximum request body size must be greater than zero")]
     ZeroBodyLimit,
+    /// A timeout or the connection limit is zero.
+    #[error("{name} must be greater than zero")]
+    ZeroLimit {
+        /// The setting.
+        name: &'static str,
+    },
+    /// A number of seconds or connections is not a whole number greater than zero.
+    #[error("{name} must be a whole number greater than zero, got `{value}`")]
+    InvalidNumber {
+        /// The setting (an environment variable or a command-line flag).
+        name: &'static str,
+        /// The rejected value.
+        value: String,
+    },
+    /// The log filter is neither a level nor `RUST_LOG` directives.
+    #[error(
+        "{name} is not a log level (error, warn, info, debug, trace, off) or a RUST_LOG filter: {reason}"
+    )]
+    InvalidLogFilter {
+        /// The setting.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The listen address is not `ip:port`.
     #[error("{name} is not a socket address (ip:port), got `{value}`")]
     InvalidAddress {
@@ -105,11 +129,18 @@ pub(crate) struct ApiError {
     pub(crate) message: String,
     /// Whether to send `WWW-Authenticate: Bearer` (401 with bearer authentication).
     pub(crate) bearer_challenge: bool,
+    /// Whether to close the connection after the answer (`Connection: close`).
+    pub(crate) close: bool,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), bearer_challenge: false }
+        Self { status, message: message.into(), bearer_challenge: false, close: false }
+    }
+
+    /// Closes the connection after the answer (the request was not read to its end).
+    pub(crate) fn closing(self) -> Self {
+        Self { close: true, ..self }
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -129,6 +160,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if self.close {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod cli;
 mod config;
 mod error;
 mod server;
@@ -8,9 +9,12 @@ mod token;
 pub use axum;
 
 pub use crate::{
+    cli::Cli,
     config::{
-        DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_LISTEN_ADDR, DEFAULT_LIVEKIT_URL,
-        DEFAULT_MAX_BODY_BYTES, DEFAULT_TOKEN_TTL, TokenServerConfig, listen_addr_from_env,
+        DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_BODY_READ_TIMEOUT,
+        DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LISTEN_ADDR, DEFAULT_LIVEKIT_URL,
+        DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT,
+        DEFAULT_TOKEN_TTL, TokenServerConfig, listen_addr_from_env,
     },
     error::{ConfigError, ServeError},
     server::{router, serve},

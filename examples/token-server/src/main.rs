@@ -1,14 +1,27 @@
-//! `token-server`: a LiveKit token endpoint configured from the environment (see the README).
+//! `token-server`: a LiveKit token endpoint configured from flags or the environment (see the
+//! README, or `token-server --help`).
 
 use std::process::ExitCode;
 
-use token_server::{TokenServerConfig, listen_addr_from_env, serve};
+use token_server::{Cli, serve};
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_target(false).init();
-    match run().await {
+    // `--help`, `--version` and unknown flags exit here, with clap's message.
+    let cli = Cli::parse_args();
+    let filter = match cli.log_filter() {
+        Ok(filter) => filter,
+        Err(error) => {
+            eprintln!("token-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .init();
+    match run(&cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -17,9 +30,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let config = TokenServerConfig::from_env()?;
-    let addr = listen_addr_from_env()?;
+async fn run(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let config = cli.config()?;
+    let addr = cli.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|error| format!("could not listen on {addr}: {error}"))?;

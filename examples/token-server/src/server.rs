@@ -13,8 +13,14 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use hyper::server::conn::http1;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
 use token_source::{TokenRequestOptions, TokenSourceResponse};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
@@ -52,8 +58,23 @@ pub fn router(config: TokenServerConfig) -> Router {
         .with_state(Arc::new(config))
 }
 
-/// Serves [`router`] on `listener` until `shutdown` completes, then finishes the requests in
-/// flight (graceful shutdown).
+/// How long to wait before accepting again after an accept error (out of file descriptors…).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves [`router`] on `listener` (HTTP/1.1) until `shutdown` completes, then shuts down
+/// gracefully with a deadline.
+///
+/// Slow or stuck clients cannot hold the server: a connection that does not send a request's
+/// line and headers within [`header_read_timeout`](TokenServerConfig::with_header_read_timeout)
+/// (idle kept-alive ones included) is closed, a body that does not arrive within
+/// [`body_read_timeout`](TokenServerConfig::with_body_read_timeout) gets 408, and at most
+/// [`max_connections`](TokenServerConfig::with_max_connections) connections are handled at once
+/// (more wait in the listen queue, so the process never runs out of file descriptors).
+///
+/// When `shutdown` completes, the listener is closed, idle connections are closed and requests
+/// in flight are finished; connections still open after
+/// [`shutdown_timeout`](TokenServerConfig::with_shutdown_timeout) are closed, whatever their
+/// clients do, and `serve` returns.
 ///
 /// Fails at once with [`ServeError::Config`] if the configuration is invalid.
 pub async fn serve(
@@ -62,7 +83,56 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     config.validate()?;
-    axum::serve(listener, router(config)).with_graceful_shutdown(shutdown).await?;
+    let header_read_timeout = config.header_read_timeout;
+    let shutdown_timeout = config.shutdown_timeout;
+    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let app = router(config);
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    // Owns every connection task: dropping or shutting down the set ends them.
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        // A permit first: beyond the limit, connections wait in the kernel's listen queue.
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                    }
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        connections.spawn(async move {
+            // Errors are the client's (a reset, a header timeout): nothing to report.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(shutdown_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            "shutdown deadline reached: closing the connections still open"
+        );
+    }
+    connections.shutdown().await;
     Ok(())
 }
 
@@ -115,16 +185,26 @@ async fn handle_token_request(
 ) -> Result<Response, ApiError> {
     config.auth.check(request.headers())?;
     check_content_type(request.headers())?;
-    let body = Bytes::from_request(request, &()).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    let timeout = config.body_read_timeout;
+    let body = tokio::time::timeout(timeout, Bytes::from_request(request, &()))
+        .await
+        .map_err(|_| {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the request body is larger than {} bytes", config.max_body_bytes),
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the request body did not arrive within {} s", timeout.as_secs_f32()),
             )
-        } else {
-            ApiError::bad_request("could not read the request body")
-        }
-    })?;
+            .closing()
+        })?
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the request body is larger than {} bytes", config.max_body_bytes),
+                )
+            } else {
+                ApiError::bad_request("could not read the request body")
+            }
+        })?;
     let options = TokenRequestOptions::from_request_json(&body)
         .map_err(|error| ApiError::bad_request(describe_json_error(&error)))?;
     let options = token::normalize(options);

@@ -354,3 +354,174 @@ async fn a_sandbox_id_without_alphanumerics_is_a_configuration_error() {
         .unwrap_err();
     assert!(matches!(error, TokenSourceError::InvalidConfiguration { .. }), "{error:?}");
 }
+
+/// A server on 127.0.0.1 whose `/token` and sandbox paths answer `status` with `Location:
+/// location(port)`, and whose `/landing` answers 200 with a token.
+async fn redirecting_server(status: u16, location: impl Fn(u16) -> String) -> MockServer {
+    let token = livekit_token("redirected", Duration::from_secs(3600));
+    let server = MockServer::start().await;
+    let port = server.address().port();
+    for from in ["/token", "/api/v2/sandbox/connection-details"] {
+        Mock::given(path(from))
+            .respond_with(ResponseTemplate::new(status).insert_header("location", location(port)))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(path("/landing"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_body(&token)))
+        .mount(&server)
+        .await;
+    server
+}
+
+const CALLER_HEADERS: [&str; 3] = ["x-sandbox-id", "authorization", "x-custom"];
+
+/// Fetches through the development token server (`X-Sandbox-ID`) with two more caller headers
+/// and returns the two requests the server received: the first, and the redirected one.
+async fn fetch_through_redirect(server: &MockServer) -> (Request, Request) {
+    let endpoint = EndpointOptions::new()
+        .with_header("Authorization", "Bearer app-session")
+        .with_header("X-Custom", "1");
+    let source = TokenSource::development_token_server_with(
+        "sandbox-123",
+        DevelopmentTokenServerOptions::new()
+            .with_base_url(server.uri())
+            .with_endpoint_options(endpoint),
+    )
+    .without_cache();
+    let options = TokenRequestOptions::new().with_room_name("r");
+    let response = source.fetch(&options).await.expect("the redirect is followed");
+    assert_eq!(response.claims().unwrap().identity.as_deref(), Some("redirected"));
+    let mut requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2, "the first request and the redirected one");
+    let landing = requests.remove(1);
+    let first = requests.remove(0);
+    for name in CALLER_HEADERS {
+        assert_eq!(header(&first, name).len(), 1, "{name} is sent to the endpoint itself");
+    }
+    assert_eq!(landing.url.path(), "/landing");
+    assert_eq!(landing.method.as_str(), "POST", "a 307 keeps the method");
+    assert_eq!(landing.body, first.body, "a 307 keeps the body");
+    (first, landing)
+}
+
+/// Issue 12, finding 2: a redirect to another origin (127.0.0.1 → localhost, same port) must
+/// not carry the caller's headers, the sandbox ID above all.
+#[tokio::test]
+async fn a_cross_origin_redirect_carries_no_caller_header() {
+    let server = redirecting_server(307, |port| format!("http://localhost:{port}/landing")).await;
+    let (_, landing) = fetch_through_redirect(&server).await;
+    assert_eq!(header(&landing, "host"), [format!("localhost:{}", server.address().port())]);
+    for name in CALLER_HEADERS {
+        assert!(header(&landing, name).is_empty(), "{name} was forwarded to another origin");
+    }
+    assert_eq!(header(&landing, "content-type"), ["application/json"], "it describes the body");
+}
+
+/// Issue 12, finding 2: a redirect within the same origin keeps the caller's headers.
+#[tokio::test]
+async fn a_same_origin_redirect_keeps_the_caller_headers() {
+    for location in [(|_| "/landing".to_owned()) as fn(u16) -> String, |port| {
+        format!("http://127.0.0.1:{port}/landing")
+    }] {
+        let server = redirecting_server(308, location).await;
+        let (first, landing) = fetch_through_redirect(&server).await;
+        for name in CALLER_HEADERS {
+            assert_eq!(header(&landing, name), header(&first, name), "{name}");
+        }
+    }
+}
+
+/// A redirect to another port of the same host is another origin too.
+#[tokio::test]
+async fn a_redirect_to_another_port_is_cross_origin() {
+    let other = redirecting_server(200, |_| String::new()).await;
+    let other_port = other.address().port();
+    let server =
+        redirecting_server(307, move |_| format!("http://127.0.0.1:{other_port}/landing")).await;
+    let endpoint = EndpointOptions::new().with_header("Authorization", "Bearer app-session");
+    let source =
+        uncached(&format!("{}/token", server.uri()), endpoint.with_header("X-Custom", "1"));
+    source.fetch(&TokenRequestOptions::new()).await.unwrap();
+    let landing = only_request(&other).await;
+    assert_eq!(landing.url.path(), "/landing");
+    for name in CALLER_HEADERS {
+        assert!(header(&landing, name).is_empty(), "{name} was forwarded to another origin");
+    }
+}
+
+#[tokio::test]
+async fn a_303_continues_as_a_get_without_body_and_a_loop_ends_after_ten_redirects() {
+    let server = redirecting_server(303, |_| "/landing".to_owned()).await;
+    uncached(&format!("{}/token", server.uri()), EndpointOptions::new())
+        .fetch(&TokenRequestOptions::new().with_room_name("r"))
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!((requests[1].method.as_str(), requests[1].body.len()), ("GET", 0));
+    assert!(header(&requests[1], "content-type").is_empty(), "no body, no content type");
+
+    let looping = redirecting_server(307, |_| "/token".to_owned()).await;
+    let error = uncached(&format!("{}/token", looping.uri()), EndpointOptions::new())
+        .fetch(&TokenRequestOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, TokenSourceError::Status { status: 307, .. }), "{error:?}");
+    assert_eq!(looping.received_requests().await.unwrap().len(), token_source::MAX_REDIRECTS + 1);
+}
+
+#[tokio::test]
+async fn a_custom_client_without_redirects_gets_the_same_rule() {
+    let server = redirecting_server(307, |port| format!("http://localhost:{port}/landing")).await;
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let options = EndpointOptions::new().with_client(client).with_header("X-Custom", "1");
+    uncached(&format!("{}/token", server.uri()), options)
+        .fetch(&TokenRequestOptions::new())
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(header(&requests[0], "x-custom"), ["1"]);
+    assert!(header(&requests[1], "x-custom").is_empty());
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn brotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &Default::default()).unwrap();
+    out
+}
+
+/// Issue 12, finding 3: compressed token responses are decoded, and the size cap applies to
+/// what they decode to.
+#[tokio::test]
+async fn gzip_and_brotli_responses_are_decoded() {
+    let token = livekit_token("compressed", Duration::from_secs(3600));
+    let body = serde_json::to_vec(&ok_body(&token)).unwrap();
+    for (encoding, encoded) in [("gzip", gzip(&body)), ("br", brotli(&body))] {
+        let template = ResponseTemplate::new(200)
+            .insert_header("content-encoding", encoding)
+            .set_body_raw(encoded, "application/json");
+        let server = server_answering(template).await;
+        let response = uncached(&format!("{}/token", server.uri()), EndpointOptions::new())
+            .fetch(&TokenRequestOptions::new())
+            .await
+            .unwrap_or_else(|error| panic!("{encoding}: {error}"));
+        assert_eq!(response.participant_token(), token, "{encoding}");
+        let accepted = header(&only_request(&server).await, "accept-encoding").join(",");
+        assert!(accepted.contains(encoding), "{encoding} is announced: {accepted:?}");
+    }
+    // A small compressed body that decodes past the cap is too large.
+    let padded = format!(r#"{{"pad":"{}"}}"#, " ".repeat(100_000));
+    let template = ResponseTemplate::new(200)
+        .insert_header("content-encoding", "gzip")
+        .set_body_raw(gzip(padded.as_bytes()), "application/json");
+    let error = fetch_error(template, EndpointOptions::new()).await;
+    assert_eq!(invalid_reason(error), "the body is larger than 65536 bytes");
+}

@@ -116,6 +116,42 @@ async fn secrets_never_reach_debug_display_errors_events_or_logs() {
     assert!(!events.take().is_empty());
 }
 
+/// Issue 12, finding 1: a short secret in an error body is redacted because of what it is (the
+/// value of a token-like key, or JWT-shaped), in the error's `Display` and `Debug` and in the
+/// DEBUG "upstream fetch failed" log line.
+#[tokio::test]
+async fn short_secrets_in_error_bodies_are_redacted_everywhere() {
+    let log = global_log();
+    let bodies = [
+        r#"{"participant_token":"eyJFAKESECRET"}"#,
+        "token=eyJFAKESECRET",
+        r#"{"error":"unavailable","secret":"FAKESECRET"}"#,
+        "upstream said: X-Sandbox-ID: FAKESECRET",
+    ];
+    for body in bodies {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(503).set_body_string(body))
+            .mount(&server)
+            .await;
+        let source = TokenSource::endpoint(format!("{}/token", server.uri()));
+        let error = source.fetch(&TokenRequestOptions::new()).await.unwrap_err();
+        assert!(matches!(error, TokenSourceError::Status { status: 503, .. }), "{error:?}");
+        for text in [error.to_string(), format!("{error:?}")] {
+            assert!(!text.contains("FAKESECRET"), "{body} leaked into: {text}");
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+    }
+    let this_test = std::thread::current().name().unwrap_or_default().to_owned();
+    let everything = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let ours: Vec<&str> = everything.lines().filter(|line| line.contains(&this_test)).collect();
+    let failures = ours.iter().filter(|line| line.contains("upstream fetch failed")).count();
+    assert_eq!(failures, bodies.len(), "one log line per failure: {ours:#?}");
+    for line in ours {
+        assert!(!line.contains("FAKESECRET"), "leaked into the log: {line}");
+    }
+}
+
 fn token_fragment() -> String {
     // Every LiveKit token starts with this header; an event must not contain any token.
     "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9".into()

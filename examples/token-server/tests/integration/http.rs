@@ -1,7 +1,10 @@
 //! The wire format and every error status, over raw HTTP.
 
+use std::time::Duration;
+
 use token_server::TokenServerConfig;
 use token_source::{TokenSourceResponse, reqwest::Method};
+use tokio::time::timeout;
 
 use crate::support::{TestServer, post_json, send, verify_dev};
 
@@ -79,6 +82,21 @@ async fn invalid_json_is_400_saying_where_without_echoing() {
     assert!(error.contains("not a token request"), "{error}");
     assert!(!error.contains("4242424242"), "{error}");
     assert_eq!(post_json(&server.url("/token"), "42").await.status, 400);
+}
+
+/// Issue 12, finding 6: a JSON array is not a positional token request: 400, like any body
+/// that is not a JSON object (the README promises it).
+#[tokio::test]
+async fn json_arrays_and_other_non_objects_are_400() {
+    let server = TestServer::dev().await;
+    for body in [r#"["my-room","Alice","alice-id"]"#, "[]", "[{}]", r#""my-room""#, "null", "true"]
+    {
+        let answer = post_json(&server.url("/token"), body).await;
+        assert_eq!(answer.status, 400, "{body}: {}", answer.text);
+        let error = answer.error();
+        assert!(error.contains("not a token request"), "{body}: {error}");
+        assert!(!error.contains("my-room"), "{error}");
+    }
 }
 
 #[tokio::test]
@@ -308,4 +326,45 @@ async fn error_bodies_never_contain_the_secret() {
         assert!(!answer.status.is_success());
         assert!(!answer.text.contains(secret), "{}", answer.text);
     }
+}
+
+/// A body slower than the body timeout gets 408 and the connection is closed.
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = TokenServerConfig::default().with_body_read_timeout(Duration::from_millis(300));
+    let server = TestServer::start(config).await;
+    let addr = server.url("").trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"room")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    timeout(Duration::from_secs(20), stream.read_to_end(&mut answer))
+        .await
+        .expect("answered and closed")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(answer.contains("the request body did not arrive within 0.3 s"), "{answer}");
+}
+
+/// `serve` returns within the shutdown deadline although a client never finishes its request.
+#[tokio::test]
+async fn serve_returns_within_the_shutdown_deadline_despite_a_stuck_client() {
+    use tokio::io::AsyncWriteExt;
+    let config = TokenServerConfig::default()
+        .with_header_read_timeout(Duration::from_secs(600))
+        .with_shutdown_timeout(Duration::from_millis(200));
+    let server = TestServer::start(config).await;
+    let addr = server.url("").trim_start_matches("http://").to_owned();
+    let mut stuck = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stuck.write_all(b"POST /token HTTP/1.1\r\n").await.unwrap();
+    assert_eq!(post_json(&server.url("/token"), "{}").await.status, 201);
+    timeout(Duration::from_secs(20), server.stop())
+        .await
+        .expect("serve returned")
+        .expect("a clean shutdown");
 }

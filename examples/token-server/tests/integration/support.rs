@@ -1,5 +1,12 @@
 //! Test helpers: a real server on an ephemeral port, raw HTTP requests.
 
+use std::{
+    net::SocketAddr,
+    process::{ExitStatus, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
 use livekit_api::access_token::{Claims, TokenVerifier};
 use token_server::{ServeError, TokenServerConfig, serve};
 use token_source::reqwest::{self, StatusCode, header::HeaderMap};
@@ -109,4 +116,97 @@ pub(crate) async fn post_json(url: &str, body: &str) -> Answer {
 /// Verifies the signature with the `livekit-server --dev` keys and returns the claims.
 pub(crate) fn verify_dev(token: &str) -> Claims {
     TokenVerifier::with_api_key("devkey", "secret").verify(token).expect("a valid dev token")
+}
+
+/// The `token-server` binary, started on a free 127.0.0.1 port with only the given arguments
+/// and environment variables (nothing inherited), its output captured.
+pub(crate) struct Binary {
+    child: tokio::process::Child,
+    addr: SocketAddr,
+    output: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Binary {
+    /// Starts it and waits (bounded) until `/healthz` answers.
+    pub(crate) async fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_token-server"));
+        command
+            .env_clear()
+            .env("TOKEN_SERVER_ADDR", addr.to_string())
+            .envs(env.iter().copied())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("the token-server binary starts");
+        let output = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
+        for pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = Arc::clone(&output);
+            readers.push(tokio::spawn(async move {
+                use tokio::io::AsyncBufReadExt as _;
+                let mut lines = tokio::io::BufReader::new(pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut output = output.lock().unwrap();
+                    output.push_str(&line);
+                    output.push('\n');
+                }
+            }));
+        }
+        let binary = Self { child, addr, output, readers };
+        let health = format!("http://{addr}/healthz");
+        let ready = async {
+            loop {
+                if let Ok(response) = reqwest::get(&health).await
+                    && response.status() == 200
+                {
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(30), ready).await.is_err() {
+            panic!("the binary did not start serving:\n{}", binary.output());
+        }
+        binary
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Everything the process printed so far.
+    pub(crate) fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// `POST /token` with `body`; the status.
+    pub(crate) async fn post_token(&self, body: &str) -> StatusCode {
+        post_json(&format!("http://{}/token", self.addr), body).await.status
+    }
+
+    /// Sends SIGTERM and waits (at most `bound`) for the process to exit and its output to
+    /// be read.
+    pub(crate) async fn terminate_and_wait(&mut self, bound: Duration) -> ExitStatus {
+        let pid = self.child.id().expect("still running").to_string();
+        let kill = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(kill.expect("kill runs").success(), "SIGTERM sent");
+        let exited = async {
+            let status = self.child.wait().await.expect("waiting for the process");
+            for reader in self.readers.drain(..) {
+                let _ = reader.await;
+            }
+            status
+        };
+        match tokio::time::timeout(bound, exited).await {
+            Ok(status) => status,
+            Err(_) => panic!("no exit within {bound:?} of SIGTERM:\n{}", self.output()),
+        }
+    }
 }
