@@ -223,11 +223,11 @@ mod tests {
             text.push_str(word);
             let opened = user(&text, false);
             events.push(if i == 0 {
-                SessionEvent::MessageAdded { index: 0, message: opened }
+                SessionEvent::MessageInserted { index: 0, message: opened }
             } else {
-                SessionEvent::MessageUpdated { index: 0, message: opened }
+                SessionEvent::MessageReplaced { index: 0, message: opened }
             });
-            events.push(SessionEvent::MessageUpdated { index: 0, message: user(&text, true) });
+            events.push(SessionEvent::MessageReplaced { index: 0, message: user(&text, true) });
         }
         events.push(SessionEvent::AgentChanged(Agent::without_participant(AgentState::Thinking)));
         assert_eq!(
