@@ -102,6 +102,19 @@ async fn a_transport_failure_is_a_connection_error_and_the_next_start_clears_it(
     );
 }
 
+/// A token the room refused (an invalid or revoked token, found by the e2e harness against a
+/// real server) is not kept: the token source's cache is empty after the failed connect.
+#[tokio::test(start_paused = true)]
+async fn a_refused_token_is_not_left_in_the_cache() {
+    let (source, calls) = counting_source(None);
+    let h = harness(Script::new(), source.clone());
+    h.controller.fail_connects(Some(TransportError::failed("401 invalid token")));
+    let _ = h.session.start().await.unwrap_err();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(source.cached_response().is_none(), "the refused token is not cached");
+    assert!(source.try_cached(&TokenRequestOptions::new()).is_none());
+}
+
 #[tokio::test(start_paused = true)]
 async fn dismiss_error_clears_it() {
     let mut h = harness(Script::new(), literal());
