@@ -162,6 +162,9 @@ impl Session {
     /// ([`TokenSource::refetch`]), because LiveKit dispatches an agent only into a room it
     /// creates and the previous token may name a room that still exists.
     ///
+    /// A connect that fails drops the token source's cached token (the room may have refused
+    /// it); the next fetch asks the source again.
+    ///
     /// [`end`](Self::end) cancels a start at any point: `start` returns
     /// [`SessionError::Cancelled`] at once, whatever the token source or the connect is doing.
     /// The connect is dropped (cancelled), and a connect that completes anyway is left at once,
@@ -229,6 +232,9 @@ impl Session {
             None => return Err(SessionError::Cancelled),
             Some(Ok(link)) => link,
             Some(Err(error)) => {
+                // A token the room refused (invalid, revoked, for another server) must not be
+                // served again from the cache, to this session or anyone sharing the source.
+                shared.token_source.invalidate();
                 return Err(shared.start_failed(attempt, ConnectionError::Transport(error)));
             }
         };
