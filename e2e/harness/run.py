@@ -15,7 +15,8 @@ import traceback
 import warnings
 from pathlib import Path
 
-from scenarios import SCENARIOS, Env
+from scenarios import SCENARIOS, Env, shared_list
+from session_client import ffi
 
 SCENARIO_BOUND_S = 180.0
 
@@ -24,12 +25,15 @@ async def run(
     env: Env, names: list[str] | None, results: Path | None, trace_dir: Path | None
 ) -> int:
     failed = 0
-    known = {name for name, _, _ in SCENARIOS}
+    # The room's methods are async Python callbacks run by uniffi on this loop.
+    ffi.uniffi_set_event_loop(asyncio.get_running_loop())
+    shared_list()  # the harness runs exactly the shared list's ids, in its order
+    known = set(SCENARIOS)
     for name in names or []:
         if name not in known:
             print(f"unknown scenario {name!r}; known: {', '.join(sorted(known))}", file=sys.stderr)
             return 2
-    for name, scenario, recorded in SCENARIOS:
+    for name, (scenario, recorded) in SCENARIOS.items():
         if names and name not in names:
             continue
         started = time.monotonic()
