@@ -1,6 +1,7 @@
 """Runs the e2e scenarios (see scenarios.py); used by scripts/e2e inside its namespace.
 
-Prints one `PASS <name>` / `FAIL <name>: <why>` line per scenario, appends the same to
+Prints one `PASS <name>` / `FAIL <name>: <why>` / `KNOWN <name>: <bug>` line per scenario
+(KNOWN: a known bug outside the harness; recorder.KnownFailure), appends the same to
 `--results`, writes fixtures to `--record-dir` when given, and exits non-zero on any failure.
 """
 
@@ -15,6 +16,7 @@ import traceback
 import warnings
 from pathlib import Path
 
+from recorder import KnownFailure
 from scenarios import SCENARIOS, Env, shared_list
 from session_client import ffi
 
@@ -49,6 +51,8 @@ async def run(
                     expectations=outcome.expectations,
                 )
             line = f"PASS {name} ({time.monotonic() - started:.1f} s)"
+        except KnownFailure as error:
+            line = f"KNOWN {name}: {error}"
         except Exception as error:  # a failed scenario is reported and the others still run
             failed += 1
             if isinstance(error, asyncio.TimeoutError):
