@@ -145,11 +145,12 @@ async def start(client: Client) -> None:
 
 
 async def wait_agent_state(client: Client, state: str, timeout: float = JOIN_S) -> None:
-    await client.mirror.until(
-        f"agent state {state!r} (now {agent_state_name(client.session.agent())})",
-        lambda: agent_state_name(client.session.agent()) == state,
-        timeout,
-    )
+    try:
+        await client.mirror.until(
+            f"agent state {state!r}", lambda: agent_state_name(client.session.agent()) == state, timeout
+        )
+    except ScenarioFailed as failure:
+        raise ScenarioFailed(f"{failure} (it is {agent_state_name(client.session.agent())})") from None
 
 
 def final_agent_reply(client: Client, index: int) -> ffi.ReceivedMessage | None:
