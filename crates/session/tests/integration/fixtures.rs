@@ -366,3 +366,104 @@ async fn a_wrong_expectation_fails() {
     assert!(check(&session, &observed, "agent_never", &Value::from("listening")).is_err());
     assert!(check(&session, &observed, "no_such_check", &Value::Null).is_err());
 }
+
+/// What the session must say after a step.
+type Check = Box<dyn Fn(&Session) -> bool>;
+
+/// A transport whose facts the test pushes one at a time (the first on connect).
+struct ManualTransport {
+    first: RoomFact,
+    sink: Arc<Mutex<Option<FactSink>>>,
+}
+
+#[async_trait]
+impl Transport for ManualTransport {
+    async fn connect(
+        &self,
+        _url: &str,
+        _token: &str,
+        sink: FactSink,
+    ) -> Result<Arc<dyn TransportLink>, TransportError> {
+        sink.push(self.first.clone());
+        *self.sink.lock().unwrap() = Some(sink);
+        Ok(Arc::new(ReplayLink))
+    }
+}
+
+/// The recorded `tracks` scenario (an avatar worker publishing on behalf of the agent a
+/// microphone and a camera, muting, unmuting, unpublishing them on the real server), fact by
+/// fact: after each of the avatar's track facts the session's track model says the same.
+#[tokio::test(start_paused = true)]
+async fn the_real_track_facts_drive_the_agent_tracks_step_by_step() {
+    let fixture = load(&fixtures_dir().join("real-tracks.jsonl"));
+    let sink = Arc::new(Mutex::new(None));
+    let transport = ManualTransport { first: fixture.facts[0].1.clone(), sink: Arc::clone(&sink) };
+    let session = Session::with_options(
+        TokenSource::literal(URL, token("user", Some("fixture-agent"))),
+        TokenRequestOptions::new(),
+        SessionOptions::new().with_microphone_enabled(false).with_transport(transport),
+    );
+    let mut events = session.subscribe();
+    session.start().await.expect("start");
+    let sink = sink.lock().unwrap().take().expect("connected");
+    let avatar = |fact: &RoomFact| match fact {
+        RoomFact::ParticipantJoined { participant } => Some(participant.identity.clone()),
+        _ => None,
+    };
+    let avatar =
+        fixture.facts.iter().filter_map(|(_, f)| avatar(f)).find(|i| i.starts_with("avatar-"));
+    let avatar = avatar.expect("the avatar joins in the recording");
+    let mut steps = 0;
+    for (_, fact) in &fixture.facts[1..] {
+        assert!(sink.push(fact.clone()), "the session takes the fact");
+        // What the model must say once it has taken this fact (None: not an avatar track step).
+        let want: Option<Check> = match fact {
+            RoomFact::TrackPublished { identity, track } if *identity == avatar => {
+                let (sid, kind) = (track.sid.clone(), track.kind.clone());
+                Some(Box::new(move |s: &Session| {
+                    let agent = s.agent();
+                    let mine = if kind == "AUDIO" { agent.audio_track } else { agent.video_track };
+                    mine.is_some_and(|t| t.sid == sid && !t.muted)
+                }))
+            }
+            RoomFact::TrackMuted { identity, sid } | RoomFact::TrackUnmuted { identity, sid }
+                if *identity == avatar =>
+            {
+                let (sid, muted) = (sid.clone(), matches!(fact, RoomFact::TrackMuted { .. }));
+                Some(Box::new(move |s: &Session| {
+                    let agent = s.agent();
+                    [agent.audio_track, agent.video_track]
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t.sid == sid && t.muted == muted)
+                }))
+            }
+            RoomFact::TrackUnpublished { identity, sid } if *identity == avatar => {
+                let sid = sid.clone();
+                Some(Box::new(move |s: &Session| {
+                    let agent = s.agent();
+                    s.tracks(&[], false).iter().all(|t| t.sid != sid)
+                        && [agent.audio_track, agent.video_track]
+                            .into_iter()
+                            .flatten()
+                            .all(|t| t.sid != sid)
+                }))
+            }
+            _ => None,
+        };
+        if let Some(holds) = want {
+            steps += 1;
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !holds(&session) {
+                match tokio::time::timeout_at(deadline, events.next()).await {
+                    Ok(Some(_)) => {}
+                    _ => panic!("the model does not follow {fact:?}: {:?}", session.agent()),
+                }
+            }
+        }
+    }
+    assert_eq!(steps, 8, "two tracks published, muted, unmuted, unpublished");
+    let agent = session.agent();
+    assert!(agent.audio_track.is_none() && agent.video_track.is_none(), "{agent:?}");
+    session.end().await;
+}

@@ -8,5 +8,6 @@ mod lifecycle;
 mod messages;
 mod observation;
 mod room_orders;
+mod scenario_list;
 mod support;
 mod tracks;
