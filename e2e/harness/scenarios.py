@@ -26,7 +26,7 @@ from typing import Any
 
 from livekit import api, rtc
 
-from recorder import KnownFailure, ScenarioFailed, Trace
+from recorder import ScenarioFailed, Trace
 from session_client import (
     CacheCounter,
     LiveKitRoom,
@@ -482,11 +482,9 @@ async def _refused_start(client: Client, what: str) -> ffi.SessionError:
         check(client.session.connection_state() == ffi.ConnectionState.DISCONNECTED,
               f"{what}: {client.session.connection_state()} after the failed start")
         check(client.session.error() is not None, f"{what}: no session error")
-        if client.tokens.cached_response() is not None:
-            raise KnownFailure(
-                f"{what}: the token the server refused stays in the token source's cache (the core's "
-                "Session::start does not invalidate it when the connect fails; crates/session/src)"
-            )
+        # A token the room refused must not stay cached (the core drops it on a failed connect).
+        check(client.tokens.cached_response() is None,
+              f"{what}: the token the server refused stays in the token source's cache")
         log.info("%s: refused in %.2f s: %s", what, elapsed, error)
         return error
     except asyncio.TimeoutError:

@@ -167,6 +167,20 @@ impl LiveKitTransport {
         &self.room_options
     }
 
+    /// Asks the current connection's `livekit::Room` to simulate `scenario` (a signal
+    /// reconnect, a full reconnect, a node failure, …), as LiveKit's SDKs do in their own tests.
+    /// For tests and diagnostics; fails when not connected.
+    pub async fn simulate_scenario(
+        &self,
+        scenario: livekit::SimulateScenario,
+    ) -> Result<(), TransportError> {
+        let inner = lock(&self.current).upgrade().ok_or(TransportError::NotConnected)?;
+        let room = inner.live_room()?;
+        room.simulate_scenario(scenario)
+            .await
+            .map_err(|error| TransportError::failed(format!("could not simulate: {error}")))
+    }
+
     /// The SDK's own track for `sid` (a [`TrackReference`](crate::TrackReference)'s `sid`) in
     /// the latest connection of this transport (or of a clone of it): the handle to render
     /// video frames from (`livekit::webrtc::video_stream::native::NativeVideoStream`) or to

@@ -109,6 +109,8 @@ async fn within<T>(step: &str, future: impl Future<Output = T>) -> T {
 /// One session of ours on the LiveKit transport, with our token endpoint (cached).
 struct Client {
     session: Session,
+    /// A clone of the session's transport (clones share the current connection).
+    transport: LiveKitTransport,
     events: SessionEvents,
     tokens: TokenSource,
     fetches: Arc<AtomicUsize>,
@@ -130,16 +132,25 @@ impl Client {
                 counter.fetch_add(1, Ordering::SeqCst);
             }
         });
+        let transport = LiveKitTransport::default();
         let session = Session::with_options(
             tokens.clone(),
             request,
             SessionOptions::new()
-                .with_transport(LiveKitTransport::default())
+                .with_transport(transport.clone())
                 .with_agent_connect_timeout(AGENT_TIMEOUT)
                 .with_microphone_enabled(microphone),
         );
         let events = session.subscribe();
-        Self { session, events, tokens, fetches, _cache: cache, agent_states: Vec::new() }
+        Self {
+            session,
+            transport,
+            events,
+            tokens,
+            fetches,
+            _cache: cache,
+            agent_states: Vec::new(),
+        }
     }
 
     fn request(env: &Env, room: Option<String>) -> TokenRequestOptions {
@@ -381,24 +392,32 @@ async fn room_deleted(env: Env) {
     assert!(client.session.error().is_none());
 }
 
-/// The native transport owns its `livekit::Room` and offers no way to reach
-/// `Room::simulate_scenario`: these two need a hook in `LiveKitTransport` (not there yet).
-async fn simulated(env: Env, what: &str) {
+/// `Room::simulate_scenario` through the transport: the session stays connected (passing
+/// through reconnecting), with the same agent, never failed.
+async fn simulated(env: Env, scenario: livekit::SimulateScenario) {
     let mut client = Client::new(&env, Client::request(&env, Some(unique("e2e-simulated"))), false);
     client.start().await;
     client.listening().await;
-    client.session.end().await;
-    panic!(
-        "{what}: LiveKitTransport exposes no Room::simulate_scenario; the Python harness covers it"
+    let agent = client.session.agent().identity.clone();
+    client.transport.simulate_scenario(scenario).await.expect("simulating");
+    client.until("reconnecting", |s| s.connection_state() == ConnectionState::Reconnecting).await;
+    client.until("connected again", |s| s.connection_state() == ConnectionState::Connected).await;
+    client.listening().await;
+    assert_eq!(client.session.agent().identity, agent, "the same agent");
+    assert!(
+        !client.agent_states.iter().any(|state| matches!(state, AgentState::Failed(_))),
+        "never failed: {:?}",
+        client.agent_states
     );
+    client.session.end().await;
 }
 
 async fn signal_reconnect(env: Env) {
-    simulated(env, "signal-reconnect").await;
+    simulated(env, livekit::SimulateScenario::SignalReconnect).await;
 }
 
 async fn full_reconnect(env: Env) {
-    simulated(env, "full-reconnect").await;
+    simulated(env, livekit::SimulateScenario::FullReconnect).await;
 }
 
 async fn invalid_token(env: Env) {

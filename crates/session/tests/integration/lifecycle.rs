@@ -110,7 +110,7 @@ async fn a_refused_token_is_not_left_in_the_cache() {
     let h = harness(Script::new(), source.clone());
     h.controller.fail_connects(Some(TransportError::failed("401 invalid token")));
     let _ = h.session.start().await.unwrap_err();
-    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(source.cached_response().is_none(), "the refused token is not cached");
     assert!(source.try_cached(&TokenRequestOptions::new()).is_none());
 }
