@@ -48,7 +48,7 @@ pub enum TokenSourceError {
 
 impl TokenSourceError {
     /// What failed, with the detail: a lowercase clause, so that other messages can embed it.
-    fn clause(&self) -> String {
+    pub(crate) fn clause(&self) -> String {
         let (what, reason) = match self {
             TokenSourceError::Configuration { reason } => {
                 ("the token source is misconfigured".to_owned(), reason)
