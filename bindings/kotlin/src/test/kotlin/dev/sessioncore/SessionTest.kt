@@ -206,7 +206,7 @@ class SessionTest : FfiTest() {
         Session.scripted(literal, Script().agentJoins("agent-1").serverDisconnects()).use { session ->
             assertTrue(session.start().isSuccess)
             val error = session.error.await("the disconnect error") { it != null }
-            assertContains(assertIs<SessionException.Connection>(error).reason, "disconnected")
+            assertContains(assertIs<SessionException.Connection>(error).reason, "the room connection ended")
             assertNull(error.tokenSource)
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
             session.dismissError()
