@@ -11,7 +11,6 @@ import dev.sessioncore.bindings.SessionListener
 import dev.sessioncore.bindings.SessionOptions
 import dev.sessioncore.bindings.TaskHandle
 import dev.sessioncore.bindings.TokenRequestOptions
-import dev.sessioncore.bindings.TokenSource
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.channels.awaitClose
@@ -92,7 +91,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
         tokenSource: TokenSource,
         request: TokenRequestOptions = TokenRequestOptions(),
         options: SessionOptions = SessionOptions(),
-    ) : this(AgentSession(tokenSource, request, options))
+    ) : this(AgentSession(tokenSource.native, request, options))
 
     private val mutableConnectionState = MutableStateFlow(native.connectionState())
     private val mutableIsConnected = MutableStateFlow(native.isConnected())
@@ -243,7 +242,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             agentName: String,
             agentMetadata: String? = null,
             options: SessionOptions = SessionOptions(),
-        ): Session = Session(AgentSession.withAgent(tokenSource, agentName, agentMetadata, options))
+        ): Session = Session(AgentSession.withAgent(tokenSource.native, agentName, agentMetadata, options))
 
         /**
          * A session whose room is played by [script] instead of LiveKit: for previews, UI tests
@@ -261,7 +260,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             script: Script,
             request: TokenRequestOptions = TokenRequestOptions(),
             options: SessionOptions = SessionOptions(),
-        ): Session = Session(AgentSession.scripted(tokenSource, script, request, options))
+        ): Session = Session(AgentSession.scripted(tokenSource.native, script, request, options))
     }
 }
 

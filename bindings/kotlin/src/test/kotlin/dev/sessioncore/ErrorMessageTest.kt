@@ -3,7 +3,6 @@ package dev.sessioncore
 import dev.sessioncore.bindings.CallbackException
 import dev.sessioncore.bindings.Script
 import dev.sessioncore.bindings.SessionException
-import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TokenSourceException
 import java.io.IOException
 import kotlin.test.Test
@@ -61,7 +60,7 @@ class ErrorMessageTest : FfiTest() {
     @Test
     fun aThrowingCustomSourceIsReportedOnceAsTheCustomSource() = test {
         val throwing = TokenSource.fromCustom { throw IOException("disk full") }
-        val fetchError = assertIs<TokenSourceException.Custom>(throwing.fetchResult().exceptionOrNull())
+        val fetchError = assertIs<TokenSourceException.Custom>(throwing.fetch().exceptionOrNull())
         assertReadable(
             fetchError,
             "The app's custom token source failed (java.io.IOException: disk full); check the app's token source.",
@@ -96,14 +95,14 @@ class ErrorMessageTest : FfiTest() {
         }
         // An exception whose text merely looks like an HTTP error is the custom source's failure.
         val looksLikeHttp = TokenSource.fromCustom { throw IOException("HTTP 403 Forbidden") }
-        val error = assertIs<TokenSourceException.Custom>(looksLikeHttp.fetchResult().exceptionOrNull())
+        val error = assertIs<TokenSourceException.Custom>(looksLikeHttp.fetch().exceptionOrNull())
         assertTrue(error.message.startsWith("The app's custom token source failed (java.io.IOException: HTTP 403 Forbidden)"))
     }
 
     @Test
     fun anEndpointErrorNamesTheTokenServer() = test {
         TestHttpServer { Reply(401, """{"error":"unknown app"}""") }.use { server ->
-            val error = TokenSource.fromEndpoint(server.baseUrl + "/token").fetchResult().exceptionOrNull()
+            val error = TokenSource.fromEndpoint(server.baseUrl + "/token").fetch().exceptionOrNull()
             assertReadable(assertIs<TokenSourceException.Http>(error))
             assertTrue(error.message.startsWith("The token server answered HTTP 401 ("), error.message)
             assertFalse("custom" in error.message, error.message)
