@@ -61,26 +61,10 @@ import kotlinx.coroutines.flow.update
  * collections complete, and other methods throw [IllegalStateException].
  *
  * ## Compose
- * This module has no Compose dependency. A `rememberSession`-style helper in an app collects
- * the flows like this:
- * ```
- * @Composable
- * fun rememberSession(tokenSource: TokenSource, request: TokenRequestOptions = TokenRequestOptions()): Session {
- *     val session = remember(tokenSource, request) { Session(tokenSource, request) }
- *     DisposableEffect(session) { onDispose { session.close() } }
- *     return session
- * }
- *
- * @Composable
- * fun Conversation(session: Session) {
- *     val agent by session.agent.collectAsState()
- *     val messages by session.messages.collectAsState()
- *     val error by session.error.collectAsState()
- *     Text(agent.state.name)
- *     LazyColumn { items(messages, key = { it.id }) { Text(it.text) } }
- *     error?.let { AlertDialog(onDismissRequest = session::dismissError, …) }
- * }
- * ```
+ * The Compose module (`bindings/kotlin/compose`, package `dev.sessioncore.compose`) has
+ * LiveKit Android's helpers over this class: `rememberSession(tokenSource)` (closed when it leaves
+ * the composition), `SessionScope(session) { session -> … }` with `LocalSession`,
+ * `rememberAgent()` and `rememberSessionMessages()` (`messages`, `send`).
  */
 class Session private constructor(private val native: AgentSession) : AutoCloseable {
     /**
