@@ -273,10 +273,15 @@ final class SessionTests: XCTestCase {
     }
 
     func testErrorsDescribeThemselvesWithTheRustMessage() {
-        XCTAssertEqual(SessionError.EmptyMessage.localizedDescription, "the message is empty")
         XCTAssertEqual(
-            TokenSourceError.Http(status: 401, reason: "no").localizedDescription,
-            "the token endpoint answered HTTP 401: no"
+            SessionError.EmptyMessage.localizedDescription,
+            "The message is empty; enter some text before sending it."
         )
+        let http = TokenSourceError.Http(status: 401, reason: "no")
+        XCTAssertEqual(
+            http.localizedDescription,
+            "The token server answered HTTP 401 (no); check the app's credentials for the token server."
+        )
+        XCTAssertEqual(String(describing: http), http.localizedDescription)
     }
 }

@@ -13,7 +13,6 @@ import dev.sessioncore.bindings.SessionListener
 import dev.sessioncore.bindings.SessionOptions
 import dev.sessioncore.bindings.TaskHandle
 import dev.sessioncore.bindings.TokenRequestOptions
-import dev.sessioncore.bindings.TokenSource
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.channels.awaitClose
@@ -66,26 +65,10 @@ import kotlinx.coroutines.flow.update
  * collections complete, and other methods throw [IllegalStateException].
  *
  * ## Compose
- * This module has no Compose dependency. A `rememberSession`-style helper in an app collects
- * the flows like this:
- * ```
- * @Composable
- * fun rememberSession(tokenSource: TokenSource, request: TokenRequestOptions = TokenRequestOptions()): Session {
- *     val session = remember(tokenSource, request) { Session(tokenSource, request) }
- *     DisposableEffect(session) { onDispose { session.close() } }
- *     return session
- * }
- *
- * @Composable
- * fun Conversation(session: Session) {
- *     val agent by session.agent.collectAsState()
- *     val messages by session.messages.collectAsState()
- *     val error by session.error.collectAsState()
- *     Text(agent.state.name)
- *     LazyColumn { items(messages, key = { it.id }) { Text(it.text) } }
- *     error?.let { AlertDialog(onDismissRequest = session::dismissError, …) }
- * }
- * ```
+ * The Compose module (`bindings/kotlin/compose`, package `dev.sessioncore.compose`) has
+ * LiveKit Android's helpers over this class: `rememberSession(tokenSource)` (closed when it leaves
+ * the composition), `SessionScope(session) { session -> … }` with `LocalSession`,
+ * `rememberAgent()` and `rememberSessionMessages()` (`messages`, `send`).
  */
 class Session private constructor(private val native: AgentSession) : AutoCloseable {
     /**
@@ -96,7 +79,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
         tokenSource: TokenSource,
         request: TokenRequestOptions = TokenRequestOptions(),
         options: SessionOptions = SessionOptions(),
-    ) : this(AgentSession(tokenSource, request, options))
+    ) : this(AgentSession(tokenSource.native, request, options))
 
     private val mutableConnectionState = MutableStateFlow(native.connectionState())
     private val mutableIsConnected = MutableStateFlow(native.isConnected())
@@ -259,7 +242,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             agentName: String,
             agentMetadata: String? = null,
             options: SessionOptions = SessionOptions(),
-        ): Session = Session(AgentSession.withAgent(tokenSource, agentName, agentMetadata, options))
+        ): Session = Session(AgentSession.withAgent(tokenSource.native, agentName, agentMetadata, options))
 
         /**
          * A session whose room is played by [script] instead of LiveKit: for previews, UI tests
@@ -277,7 +260,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             script: Script,
             request: TokenRequestOptions = TokenRequestOptions(),
             options: SessionOptions = SessionOptions(),
-        ): Session = Session(AgentSession.scripted(tokenSource, script, request, options))
+        ): Session = Session(AgentSession.scripted(tokenSource.native, script, request, options))
 
         /**
          * A session over a room the app supplies: [room] joins it (for example with LiveKit's
@@ -290,7 +273,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             room: ForeignRoom,
             request: TokenRequestOptions = TokenRequestOptions(),
             options: SessionOptions = SessionOptions(),
-        ): Session = Session(AgentSession.withRoom(tokenSource, room, request, options))
+        ): Session = Session(AgentSession.withRoom(tokenSource.native, room, request, options))
     }
 }
 

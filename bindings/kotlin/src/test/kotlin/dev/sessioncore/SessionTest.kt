@@ -11,10 +11,7 @@ import dev.sessioncore.bindings.Script
 import dev.sessioncore.bindings.SessionEvent
 import dev.sessioncore.bindings.SessionException
 import dev.sessioncore.bindings.SessionOptions
-import dev.sessioncore.bindings.TokenRequestOptions
-import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TokenSourceException
-import dev.sessioncore.bindings.TokenSourceResponse
 import java.time.Instant
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.CountDownLatch
