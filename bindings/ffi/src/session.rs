@@ -285,6 +285,37 @@ impl From<session::TrackReference> for TrackReference {
     }
 }
 
+impl From<&TrackReference> for session::TrackReference {
+    fn from(track: &TrackReference) -> Self {
+        let kind = match track.kind {
+            TrackKind::Audio => session::TrackKind::Audio,
+            TrackKind::Video => session::TrackKind::Video,
+            TrackKind::Other => session::TrackKind::Other,
+        };
+        session::TrackReference::new(
+            track.participant_identity.clone(),
+            track.sid.clone(),
+            track.source.into(),
+            kind,
+        )
+        .with_name(track.name.clone())
+        .with_muted(track.muted)
+        .with_subscribed(track.subscribed)
+        .with_local(track.is_local)
+    }
+}
+
+#[uniffi::export]
+impl TrackReference {
+    /// Whether it matches a `useTracks`-style query: its source is one of `sources` (every
+    /// source when empty) and, with `only_subscribed`, it is subscribed (the rule of
+    /// `AgentSession.tracks`).
+    pub fn matches(&self, sources: Vec<TrackSource>, only_subscribed: bool) -> bool {
+        let sources: Vec<session::TrackSource> = sources.into_iter().map(Into::into).collect();
+        session::TrackReference::from(self).matches(&sources, only_subscribed)
+    }
+}
+
 /// Who produced a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum MessageKind {
@@ -759,5 +790,65 @@ impl AgentSession {
             }
         });
         TaskHandle::for_task(task.abort_handle(), gate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core_track() -> session::TrackReference {
+        session::TrackReference::new(
+            "agent",
+            "TR_1",
+            session::TrackSource::Microphone,
+            session::TrackKind::Audio,
+        )
+        .with_name("voice")
+        .with_muted(true)
+    }
+
+    #[test]
+    fn a_track_reference_keeps_every_field_both_ways() {
+        let track = TrackReference::from(core_track());
+        assert_eq!(track.participant_identity, "agent");
+        assert_eq!(track.sid, "TR_1");
+        assert_eq!(track.name, "voice");
+        assert_eq!((track.source, track.kind), (TrackSource::Microphone, TrackKind::Audio));
+        assert!(track.muted && !track.subscribed && !track.is_local);
+        assert_eq!(session::TrackReference::from(&track), core_track());
+    }
+
+    #[test]
+    fn matches_is_the_core_query() {
+        let track = TrackReference::from(core_track());
+        assert!(track.matches(vec![], false));
+        assert!(track.matches(vec![TrackSource::Microphone, TrackSource::Camera], false));
+        assert!(!track.matches(vec![TrackSource::Camera], false));
+        assert!(!track.matches(vec![], true), "not subscribed");
+        let subscribed = TrackReference { subscribed: true, ..track };
+        assert!(subscribed.matches(vec![TrackSource::Microphone], true));
+    }
+
+    #[test]
+    fn the_track_operations_are_carried() {
+        let track = core_track();
+        let carried = |event| SessionEvent::from_core(event).expect("a track operation");
+        assert_eq!(
+            carried(session::SessionEvent::TrackInserted { index: 2, track: track.clone() }),
+            SessionEvent::TrackInserted { index: 2, track: track.clone().into() }
+        );
+        assert_eq!(
+            carried(session::SessionEvent::TrackReplaced { index: 1, track: track.clone() }),
+            SessionEvent::TrackReplaced { index: 1, track: track.clone().into() }
+        );
+        assert_eq!(
+            carried(session::SessionEvent::TrackRemoved { index: 3 }),
+            SessionEvent::TrackRemoved { index: 3 }
+        );
+        assert_eq!(
+            carried(session::SessionEvent::TracksReset(vec![track.clone()])),
+            SessionEvent::TracksReset { tracks: vec![track.into()] }
+        );
     }
 }
