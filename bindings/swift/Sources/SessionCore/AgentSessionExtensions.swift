@@ -33,6 +33,13 @@ extension Agent {
     public var agentState: AgentState {
         state
     }
+
+    /// The agent's video: its own first camera track, else the camera track of the avatar worker
+    /// that publishes on its behalf (`videoTrack`, under the name LiveKit's Swift SDK uses). The
+    /// agent's voice is `audioTrack`, as in LiveKit's SDK.
+    public var avatarVideoTrack: TrackReference? {
+        videoTrack
+    }
 }
 
 extension Script {
