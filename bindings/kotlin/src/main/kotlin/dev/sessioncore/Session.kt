@@ -164,7 +164,8 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      * Every change of the session as a cold [Flow]: each collection registers its own listener
      * (through [AgentSession.observe]) and first receives the current state
      * ([SessionEvent.ConnectionStateChanged], [SessionEvent.AgentChanged],
-     * [SessionEvent.ErrorChanged], [SessionEvent.MessagesReset]), then every change in order.
+     * [SessionEvent.ErrorChanged], [SessionEvent.MessagesReset], [SessionEvent.TracksReset]), then
+     * every change in order.
      * Buffered without bound, so no change is lost. Completes when the session is [close]d.
      */
     val events: Flow<SessionEvent> =
