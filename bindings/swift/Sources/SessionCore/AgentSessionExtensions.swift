@@ -2,7 +2,8 @@ import Foundation
 
 extension AgentSession {
     /// The session's changes as a stream: first the current state (connection state, agent,
-    /// error, then all messages as `.messagesReset`), then every change, in order.
+    /// error, then all messages as `.messagesReset` and all tracks as `.tracksReset`), then every
+    /// change, in order.
     ///
     /// Every access starts a new observation. It ends when the iteration ends (a `break`, the
     /// iterating task cancelled) or the stream is released, which cancels the underlying
@@ -32,6 +33,13 @@ extension Agent {
     /// (`session.agent.agentState`).
     public var agentState: AgentState {
         state
+    }
+
+    /// The agent's video: its own first camera track, else the camera track of the avatar worker
+    /// that publishes on its behalf (`videoTrack`, under the name LiveKit's Swift SDK uses). The
+    /// agent's voice is `audioTrack`, as in LiveKit's SDK.
+    public var avatarVideoTrack: TrackReference? {
+        videoTrack
     }
 }
 

@@ -20,6 +20,14 @@ func eventName(_ event: SessionEvent) -> String {
         return "replaced:\(index):\(message.text)\(message.isFinal ? ":final" : "")"
     case let .messagesReset(messages):
         return "reset:\(messages.count)"
+    case let .trackInserted(index, track):
+        return "track-inserted:\(index):\(track.sid)"
+    case let .trackReplaced(index, track):
+        return "track-replaced:\(index):\(track.sid)\(track.muted ? ":muted" : "")"
+    case let .trackRemoved(index):
+        return "track-removed:\(index)"
+    case let .tracksReset(tracks):
+        return "tracks-reset:\(tracks.count)"
     }
 }
 

@@ -13,6 +13,8 @@ import dev.sessioncore.bindings.SessionListener
 import dev.sessioncore.bindings.SessionOptions
 import dev.sessioncore.bindings.TaskHandle
 import dev.sessioncore.bindings.TokenRequestOptions
+import dev.sessioncore.bindings.TrackReference
+import dev.sessioncore.bindings.TrackSource
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.channels.awaitClose
@@ -22,6 +24,8 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.update
 
 /**
@@ -39,7 +43,7 @@ import kotlinx.coroutines.flow.update
  * ```
  *
  * ## State
- * [connectionState], [isConnected], [agent], [messages], [error] and [disconnectReason] are fed by
+ * [connectionState], [isConnected], [agent], [messages], [error], [disconnectReason] and [tracks] are fed by
  * one [SessionListener] registered when the session is created. They start with the session's
  * state at creation and then follow every change in Rust's order. [events] gives the raw changes.
  * [messages] applies Rust's message operations exactly as they come (insert at index, replace at
@@ -87,6 +91,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
     private val mutableMessages = MutableStateFlow(native.messages())
     private val mutableError = MutableStateFlow(native.error())
     private val mutableDisconnectReason = MutableStateFlow(native.disconnectReason())
+    private val mutableTracks = MutableStateFlow(native.tracks(emptyList(), false))
 
     /** The connection to the room. */
     val connectionState: StateFlow<ConnectionState> = mutableConnectionState.asStateFlow()
@@ -110,6 +115,15 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      */
     val disconnectReason: StateFlow<DisconnectReason?> = mutableDisconnectReason.asStateFlow()
 
+    /**
+     * Every published track of the room, remote and local, in publication order; empty while
+     * not connected. Rust's track operations (insert, replace, remove at an index; reset) are
+     * applied exactly as they come. The agent's own are also on [agent]
+     * ([Agent.audioTrack], [Agent.videoTrack]). Rendering stays with LiveKit's Android SDK: for
+     * a room the app supplies, render the SDK's own track whose SID is [TrackReference.sid].
+     */
+    val tracks: StateFlow<List<TrackReference>> = mutableTracks.asStateFlow()
+
     private val lock = Any()
     private var closed = false
     private val eventChannels = mutableSetOf<SendChannel<SessionEvent>>()
@@ -125,6 +139,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
                 mutableMessages,
                 mutableError,
                 mutableDisconnectReason,
+                mutableTracks,
             ),
         )
 
@@ -132,7 +147,8 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      * Every change of the session as a cold [Flow]: each collection registers its own listener
      * (through [AgentSession.observe]) and first receives the current state
      * ([SessionEvent.ConnectionStateChanged], [SessionEvent.AgentChanged],
-     * [SessionEvent.ErrorChanged], [SessionEvent.MessagesReset]), then every change in order.
+     * [SessionEvent.ErrorChanged], [SessionEvent.MessagesReset], [SessionEvent.TracksReset]), then
+     * every change in order.
      * Buffered without bound, so no change is lost. Completes when the session is [close]d.
      */
     val events: Flow<SessionEvent> =
@@ -206,6 +222,27 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
 
     /** The name of the room the session is in (empty when not connected). */
     fun roomName(): String = native.roomName()
+
+    /**
+     * The tracks whose source is one of [sources] (every source when empty) and, with
+     * [onlySubscribed], that this session receives, as [tracks] changes: LiveKit's
+     * `rememberTracks(sources, onlySubscribed)` / React's `useTracks`. The filter is Rust's
+     * ([TrackReference.matches]).
+     *
+     * ```
+     * val cameras by session.tracks(listOf(TrackSource.CAMERA), onlySubscribed = true)
+     *     .collectAsState(emptyList())
+     * ```
+     */
+    fun tracks(sources: List<TrackSource>, onlySubscribed: Boolean): Flow<List<TrackReference>> =
+        tracks.map { all -> all.filter { it.matches(sources, onlySubscribed) } }.distinctUntilChanged()
+
+    /**
+     * The local microphone track while it is published (its `muted` says whether the microphone
+     * is enabled); `null` before it is published and when not connected. The instantaneous Rust
+     * state.
+     */
+    fun microphoneTrack(): TrackReference? = native.microphoneTrack()
 
     /**
      * Replaces the messages with [history] (for example [messages]`.value` saved across process
@@ -288,6 +325,7 @@ private class StateMirror(
     private val messages: MutableStateFlow<List<ReceivedMessage>>,
     private val error: MutableStateFlow<SessionException?>,
     private val disconnectReason: MutableStateFlow<DisconnectReason?>,
+    private val tracks: MutableStateFlow<List<TrackReference>>,
 ) : SessionListener {
     override fun onEvent(event: SessionEvent) {
         when (event) {
@@ -305,6 +343,14 @@ private class StateMirror(
             is SessionEvent.MessageReplaced ->
                 messages.update { it.toMutableList().apply { set(event.index.toInt(), event.message) } }
             is SessionEvent.MessagesReset -> messages.value = event.messages.toList()
+            // The track operations, applied as they come (the rule is Rust's).
+            is SessionEvent.TrackInserted ->
+                tracks.update { it.toMutableList().apply { add(event.index.toInt(), event.track) } }
+            is SessionEvent.TrackReplaced ->
+                tracks.update { it.toMutableList().apply { set(event.index.toInt(), event.track) } }
+            is SessionEvent.TrackRemoved ->
+                tracks.update { it.toMutableList().apply { removeAt(event.index.toInt()) } }
+            is SessionEvent.TracksReset -> tracks.value = event.tracks.toList()
         }
     }
 }
