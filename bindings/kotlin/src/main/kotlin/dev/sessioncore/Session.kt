@@ -15,6 +15,11 @@ import dev.sessioncore.bindings.TaskHandle
 import dev.sessioncore.bindings.TokenRequestOptions
 import dev.sessioncore.bindings.TrackReference
 import dev.sessioncore.bindings.TrackSource
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.channels.awaitClose
@@ -27,6 +32,7 @@ import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.distinctUntilChanged
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.launch
 
 /**
  * An agent conversation in a LiveKit room (the `Session` of LiveKit's SDKs), as Kotlin
@@ -84,6 +90,15 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
         request: TokenRequestOptions = TokenRequestOptions(),
         options: SessionOptions = SessionOptions(),
     ) : this(AgentSession(tokenSource.native, request, options))
+
+    /**
+     * LiveKit Android's shape: a session that fetches credentials from [tokenSource] with
+     * [options]' `tokenRequestOptions`, `agentConnectTimeout` and `microphoneEnabled`.
+     */
+    constructor(
+        tokenSource: TokenSource,
+        options: dev.sessioncore.SessionOptions,
+    ) : this(tokenSource, options.tokenRequestOptions, options.toRecord())
 
     private val mutableConnectionState = MutableStateFlow(native.connectionState())
     private val mutableIsConnected = MutableStateFlow(native.isConnected())
@@ -188,17 +203,50 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      *   getting credentials failed), [SessionException.NotDisconnected], or
      *   [SessionException.Cancelled] if [end] was called meanwhile.
      */
-    suspend fun start(): Result<Unit> =
-        try {
-            native.start()
-            Result.success(Unit)
-        } catch (error: SessionException) {
-            Result.failure(error)
-        }
+    suspend fun start(): Result<Unit> {
+        val result =
+            try {
+                native.start()
+                Result.success(Unit)
+            } catch (error: SessionException) {
+                Result.failure(error)
+            }
+        resync()
+        return result
+    }
 
-    /** Leaves the room, keeping the messages; cancels a [start] in progress. */
-    suspend fun end() {
-        native.end()
+    /**
+     * Sets the whole-value flows from the native getters, so that when [start] returns they show
+     * the state it ended in (the listener's events may still be in flight). Events still in
+     * flight are older and are followed by the newer ones, so the flows end on the same value.
+     * [messages] and [tracks] are not reset here: their index operations must apply in order.
+     */
+    private fun resync() {
+        synchronized(lock) { if (closed) return }
+        mutableConnectionState.value = native.connectionState()
+        mutableIsConnected.value = native.isConnected()
+        mutableAgent.value = native.agent()
+        mutableError.value = native.error()
+        mutableDisconnectReason.value = native.disconnectReason()
+    }
+
+    /** Owns the work [end] starts; cancelled by [close]. */
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+
+    /**
+     * Leaves the room, keeping the messages; cancels a [start] in progress. Callable outside a
+     * coroutine (LiveKit Android's `end()`, e.g. from a click handler): the work runs in a scope
+     * this session owns and [close] cancels. Join the returned [Job] to wait until the session is
+     * disconnected; [endAndWait] does both.
+     */
+    fun end(): Job {
+        synchronized(lock) { check(!closed) { "this session is closed" } }
+        return scope.launch { native.end() }
+    }
+
+    /** [end], suspending until the session is disconnected. */
+    suspend fun endAndWait() {
+        end().join()
     }
 
     /**
@@ -263,6 +311,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
                 closed = true
                 eventChannels.toList().also { eventChannels.clear() }
             }
+        scope.cancel()
         observation.cancel()
         observation.close()
         channels.forEach { it.close() }

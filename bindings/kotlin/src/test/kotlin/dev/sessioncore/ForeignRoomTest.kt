@@ -131,7 +131,7 @@ class ForeignRoomTest : FfiTest() {
             assertEquals(listOf("Hello from Kotlin", "Ping", "Pong"), messages.map { it.text })
             assertEquals(MessageKind.RECEIVED_CHAT, messages[2].kind)
 
-            session.end()
+            session.endAndWait()
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
             assertEquals(1, room.disconnects.get(), "the room was left once")
             assertIs<DisconnectReason.ClientInitiated>(session.disconnectReason.await("the reason") { it != null })
@@ -179,7 +179,7 @@ class ForeignRoomTest : FfiTest() {
             val starting = async { session.start() }
             session.connectionState.await("connecting") { it == ConnectionState.CONNECTING }
             room.connectCalls.await("the room's connect") { it == 1 }
-            session.end()
+            session.endAndWait()
             assertIs<SessionException.Cancelled>(starting.await().exceptionOrNull())
             assertEquals(0, room.disconnects.get(), "nothing joined yet")
 

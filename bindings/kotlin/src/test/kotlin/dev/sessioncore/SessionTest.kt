@@ -125,7 +125,7 @@ class SessionTest : FfiTest() {
             assertEquals(listOf("hi"), responder.received.map { it.first })
             assertNotSame(Thread.currentThread(), responder.received.single().second)
 
-            session.end()
+            session.endAndWait()
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
             session.isConnected.await("not isConnected") { !it }
             session.agent.await("agent disconnected") { it.state == AgentState.DISCONNECTED }
@@ -146,7 +146,7 @@ class SessionTest : FfiTest() {
             assertEquals(AgentFailure.TIMEOUT, failed.failure)
             assertTrue(failed.isFinished)
             assertTrue(session.isConnected.value, "the session stays connected")
-            session.end()
+            session.endAndWait()
         }
     }
 
@@ -195,7 +195,7 @@ class SessionTest : FfiTest() {
             assertEquals("user", messages[1].senderIdentity)
             assertTrue(messages.all { it.isFinal })
             collecting.cancel()
-            session.end()
+            session.endAndWait()
         }
     }
 
@@ -282,7 +282,7 @@ class SessionTest : FfiTest() {
             assertIs<SessionException.NotDisconnected>(session.start().exceptionOrNull())
             assertIs<SessionException.EmptyMessage>(session.send("").exceptionOrNull())
             assertIs<SessionException.EmptyMessage>(session.send("   ").exceptionOrNull())
-            session.end()
+            session.endAndWait()
         }
     }
 
@@ -299,7 +299,7 @@ class SessionTest : FfiTest() {
             val start = async(Dispatchers.Default) { session.start() }
             entered.awaitOrFail("the credentials fetch")
             session.connectionState.await("connecting") { it == ConnectionState.CONNECTING }
-            session.end()
+            session.endAndWait()
             release.complete(Unit)
             assertIs<SessionException.Cancelled>(start.await().exceptionOrNull())
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
@@ -321,7 +321,7 @@ class SessionTest : FfiTest() {
             start.cancelAndJoin() // stops waiting only: cancellation is explicit, with end()
             release.complete(Unit)
             session.connectionState.await("connected anyway") { it == ConnectionState.CONNECTED }
-            session.end()
+            session.endAndWait()
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
         }
     }
@@ -363,7 +363,7 @@ class SessionTest : FfiTest() {
         }
         Session.scripted(recording, Script(), request = TokenRequestOptions(roomName = "scripted")).use { session ->
             assertTrue(session.start().isSuccess)
-            session.end()
+            session.endAndWait()
         }
         assertEquals(FULL_OPTIONS, seen[0])
         assertEquals(TokenRequestOptions(), seen[1])
@@ -377,7 +377,7 @@ class SessionTest : FfiTest() {
         val collected = async(Dispatchers.Unconfined, start = CoroutineStart.UNDISPATCHED) { session.events.toList() }
         assertTrue(session.start().isSuccess)
         session.connectionState.await("connected") { it == ConnectionState.CONNECTED }
-        session.end()
+        session.endAndWait()
         session.close()
         session.close() // idempotent
         val events = withTimeout(WAIT) { collected.await() } // the flow completed

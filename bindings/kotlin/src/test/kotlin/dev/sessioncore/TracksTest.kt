@@ -101,7 +101,7 @@ class TracksTest : FfiTest() {
             session.agent.await("no video") { it.videoTrack == null }
             assertEquals(voice.sid, session.agent.value.audioTrack?.sid)
 
-            session.end()
+            session.endAndWait()
             session.tracks.await("no tracks once disconnected") { it.isEmpty() }
             session.agent.await("no voice once disconnected") { it.audioTrack == null && it.videoTrack == null }
             assertNull(session.microphoneTrack())
@@ -139,7 +139,7 @@ class TracksTest : FfiTest() {
             var afterUnpublish = cameras.receive()
             while (afterUnpublish.isNotEmpty()) afterUnpublish = cameras.receive()
             collecting.cancelAndJoin()
-            session.end()
+            session.endAndWait()
         }
     }
 
@@ -179,7 +179,7 @@ class TracksTest : FfiTest() {
             assertTrue(seen.any { it is SessionEvent.TrackInserted })
             assertTrue(seen.any { it is SessionEvent.TrackReplaced && it.track.muted })
             collecting.cancelAndJoin()
-            session.end()
+            session.endAndWait()
         }
     }
 

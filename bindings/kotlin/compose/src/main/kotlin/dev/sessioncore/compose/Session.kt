@@ -10,13 +10,16 @@ import androidx.compose.runtime.Stable
 import androidx.compose.runtime.State
 import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.compositionLocalOf
+import androidx.compose.runtime.derivedStateOf
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.remember
 import dev.sessioncore.Session
 import dev.sessioncore.TokenRequestOptions
 import dev.sessioncore.TokenSource
 import dev.sessioncore.bindings.Agent
-import dev.sessioncore.bindings.ReceivedMessage
+import dev.sessioncore.ReceivedChatMessage
+import dev.sessioncore.ReceivedMessage
+import dev.sessioncore.toReceivedMessage
 import dev.sessioncore.bindings.SessionOptions
 
 // Compose helpers over the Kotlin `Session` (LiveKit Android's components-android names:
@@ -64,6 +67,14 @@ fun rememberSession(
     }
 
 /**
+ * LiveKit Android's `rememberSession(tokenSource, SessionOptions(agentConnectTimeout = …,
+ * tokenRequestOptions = …))`, with the same lifetime as the other [rememberSession].
+ */
+@Composable
+fun rememberSession(tokenSource: TokenSource, options: dev.sessioncore.SessionOptions): Session =
+    rememberSession(tokenSource, options) { Session(tokenSource, options) }
+
+/**
  * A session made by [create], with the same lifetime as the other [rememberSession]: created on
  * first composition or when one of [keys] changes, closed when it leaves the composition (or is
  * replaced). For sessions made another way, e.g. `Session.scripted(…)` for previews and tests,
@@ -109,7 +120,9 @@ fun rememberAgent(session: Session? = null): Agent {
 @Composable
 fun rememberSessionMessages(session: Session? = null): SessionMessages {
     val current = requireSession(session)
-    val messages = current.messages.collectAsState()
+    val records = current.messages.collectAsState()
+    // LiveKit Android's message types, mapped one to one from the records (by kind).
+    val messages = remember(records) { derivedStateOf { records.value.map { it.toReceivedMessage() } } }
     return remember(current, messages) { SessionMessages(current, messages) }
 }
 
@@ -119,7 +132,11 @@ class SessionMessages internal constructor(
     private val session: Session,
     messages: State<List<ReceivedMessage>>,
 ) {
-    /** Every message, in order; reading it in a composable recomposes it when they change. */
+    /**
+     * Every message, in order, in LiveKit Android's shape ([ReceivedChatMessage],
+     * `ReceivedUserTranscriptionMessage`, `ReceivedAgentTranscriptionMessage`); the composable
+     * that called [rememberSessionMessages] recomposes when they change.
+     */
     val messages: List<ReceivedMessage> by messages
 
     /**
@@ -128,7 +145,8 @@ class SessionMessages internal constructor(
      * @return the message as it appears in [messages], or a failure
      *   (`SessionException.EmptyMessage`, or `SessionException.Sender` when not connected).
      */
-    suspend fun send(message: String): Result<ReceivedMessage> = session.send(message)
+    suspend fun send(message: String): Result<ReceivedChatMessage> =
+        session.send(message).map { ReceivedChatMessage(it) }
 }
 
 /** Holds a remembered session and closes it when the composition forgets (or abandons) it. */

@@ -75,7 +75,7 @@ class SessionComposablesTest : FfiTest() {
                     val agent = rememberAgent()
                     val isConnected by session.isConnected.collectAsState()
                     val sessionMessages = rememberSessionMessages()
-                    val seenFinal = sessionMessages.messages.filter { it.isFinal }.map { it.text }
+                    val seenFinal = sessionMessages.messages.filter { it.record.isFinal }.map { it.message }
                     SideEffect {
                         sessions.publish(session)
                         agentStates.publish(agent.state)
@@ -106,8 +106,8 @@ class SessionComposablesTest : FfiTest() {
             // "Send" clicked: the seed launches send from the UI's coroutine scope.
             val sessionMessages = checkNotNull(messagesHolder.value)
             val sent = ui.onUiThread { sessionMessages.send("hello") }.getOrThrow()
-            assertEquals(MessageKind.SENT_CHAT, sent.kind)
-            assertEquals("hello", sent.text)
+            assertEquals(MessageKind.SENT_CHAT, sent.record.kind)
+            assertEquals("hello", sent.message)
             finalTexts.await("the sent message and the reply") {
                 it == listOf("Hi! How can I help?", "hello", "You said hello")
             }
@@ -147,7 +147,7 @@ class SessionComposablesTest : FfiTest() {
             assertEquals(2, created.get())
             assertClosed(first)
             assertTrue(second.start().isSuccess, "the new session is open")
-            second.end()
+            second.endAndWait()
             ui.dispose()
             assertClosed(second)
         }
@@ -194,7 +194,7 @@ class SessionComposablesTest : FfiTest() {
                 val messages = rememberSessionMessages(session)
                 SideEffect {
                     states.publish(agent.state)
-                    texts.publish(messages.messages.map { it.text })
+                    texts.publish(messages.messages.map { it.message })
                 }
             }
             assertEquals(AgentState.DISCONNECTED, states.value)
