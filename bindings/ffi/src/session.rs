@@ -110,13 +110,29 @@ pub enum AgentState {
     Failed,
 }
 
-/// Why the agent failed.
+/// Why the agent failed. Its description (`toString()` / `description`) is the Rust wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum AgentFailure {
     /// It did not become available within the agent timeout.
     Timeout,
     /// It left the room.
     Left,
+}
+
+impl From<AgentFailure> for session::AgentFailure {
+    fn from(failure: AgentFailure) -> Self {
+        match failure {
+            AgentFailure::Timeout => session::AgentFailure::Timeout,
+            AgentFailure::Left => session::AgentFailure::Left,
+        }
+    }
+}
+
+impl std::fmt::Display for AgentFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        session::AgentFailure::from(*self).fmt(f)
+    }
 }
 
 /// The agent of a session.
@@ -790,6 +806,17 @@ impl AgentSession {
             }
         });
         TaskHandle::for_task(task.abort_handle(), gate)
+    }
+}
+
+#[cfg(test)]
+mod agent_failure_tests {
+    use super::AgentFailure;
+
+    #[test]
+    fn agent_failures_describe_themselves_with_the_core_wording() {
+        assert_eq!(AgentFailure::Timeout.to_string(), "the agent did not become available within the timeout");
+        assert_eq!(AgentFailure::Left.to_string(), "the agent left the room");
     }
 }
 

@@ -35,6 +35,12 @@ extension Agent {
         state
     }
 
+    /// Why the agent failed, as an `Error` (LiveKit's `session.agent.error`): `failure` when
+    /// `state` is `.failed`, else `nil`. Its `localizedDescription` is the Rust wording.
+    public var error: AgentFailure? {
+        failure
+    }
+
     /// The agent's video: its own first camera track, else the camera track of the avatar worker
     /// that publishes on its behalf (`videoTrack`, under the name LiveKit's Swift SDK uses). The
     /// agent's voice is `audioTrack`, as in LiveKit's SDK.
@@ -54,5 +60,13 @@ extension Script {
     /// ```
     public func onChat(_ reply: @escaping @Sendable (String) -> Script) -> Script {
         onChat(responder: ClosureChatResponder(reply))
+    }
+}
+
+/// An agent failure is an `Error` whose `localizedDescription` is the Rust wording (its
+/// `description`), so the seed's `session.agent.error?.localizedDescription` reads it.
+extension AgentFailure: LocalizedError {
+    public var errorDescription: String? {
+        description
     }
 }

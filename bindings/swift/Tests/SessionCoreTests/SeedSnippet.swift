@@ -6,9 +6,6 @@
 //   - `LIVEKIT_URL` has a value, and `customTokenGenerationFunction` is defined (at the end);
 //   - `AsyncButton` is a test-only stand-in (a UI widget) with the initializer of
 //     LiveKitComponents' `AsyncButton(action:label:)`;
-//   - the seed's second alert, on `session.agent.error`, is left out (marked below): the agent's
-//     failure is `session.agent.failure` here, not yet an `Error`; issue 11's second phase adds
-//     `agent.error`.
 //
 // scripts/check-swift checks it by name and labels: every type and function it names exists,
 // every call's labels match a declaration, `MyTokenSource` implements `TokenSourceConfigurable`
@@ -43,10 +40,9 @@ struct SessionApp: App {
                 .alert(session.error?.localizedDescription ?? "Error", isPresented: .constant(session.error != nil)) {
                     Button(action: session.dismissError) { Text("OK") }
                 }
-                // Seed (issue 11, second phase):
-                // .alert(session.agent.error?.localizedDescription ?? "Error", isPresented: .constant(session.agent.error != nil)) {
-                //     AsyncButton(action: session.end) { Text("OK") }
-                // }
+                .alert(session.agent.error?.localizedDescription ?? "Error", isPresented: .constant(session.agent.error != nil)) {
+                    AsyncButton(action: session.end) { Text("OK") }
+                }
         }
     }
 }
