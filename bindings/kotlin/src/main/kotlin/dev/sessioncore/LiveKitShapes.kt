@@ -64,9 +64,6 @@ sealed class ReceivedMessage {
     /** The sender's identity. */
     abstract val fromParticipant: String?
 
-    /** No stream attributes are kept by the core: always empty. */
-    val attributes: Map<String, String> get() = emptyMap()
-
     /** The record this message maps. */
     abstract val record: dev.sessioncore.bindings.ReceivedMessage
 }

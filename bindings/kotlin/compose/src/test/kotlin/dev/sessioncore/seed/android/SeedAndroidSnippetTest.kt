@@ -142,7 +142,7 @@ Column {
 /** The seed's snippet, run: connect → agent state → send → messages → end, and a failed connect. */
 class SeedAndroidSnippetTest : FfiTest() {
     private suspend fun TestComposition.click(label: String) {
-        val onClick = screen.buttons.awaitValue("a \"$label\" button") { label in it }.getValue(label)
+        val onClick = screen.buttons.awaitValue("a \"$label\" button") { label in it }[label]!!
         onUiThread { onClick() }
     }
 

@@ -112,7 +112,10 @@ class LazyListScope {
     internal val items = mutableListOf<@Composable () -> Unit>()
 
     fun <T> items(items: List<T>, itemContent: @Composable (item: T) -> Unit) {
-        for (item in items) this.items += { itemContent(item) }
+        for (item in items) {
+            val composable: @Composable () -> Unit = { itemContent(item) }
+            this.items.add(composable)
+        }
     }
 }
 
