@@ -44,7 +44,7 @@ import kotlinx.coroutines.launch
  * val result = session.start()
  * if (result.isFailure) showError(result.exceptionOrNull())
  * session.send("Hello!")
- * session.end()
+ * session.end() // callable from a click handler; endAndWait() suspends until disconnected
  * session.close()
  * ```
  *
@@ -59,9 +59,9 @@ import kotlinx.coroutines.launch
  * Listener callbacks run on the Rust runtime's threads (named `session-ffi`), never on the main
  * thread. The flows are thread-safe: collect them wherever you like (UI code collects on
  * `Dispatchers.Main`; Compose's `collectAsState` does that). The flows are updated
- * asynchronously: right after [start] returns, [connectionState] may still briefly show
- * `CONNECTING`; wait for the value you need (`connectionState.first { it == CONNECTED }`)
- * rather than reading `.value` once.
+ * asynchronously, except that [start] sets [connectionState], [isConnected], [agent], [error]
+ * and [disconnectReason] from the native session before it returns: right after it, they show
+ * the state it ended in (a later change still arrives through the listener).
  *
  * ## Cancellation
  * uniffi does not forward coroutine cancellation to Rust. Cancelling a coroutine suspended in
