@@ -13,7 +13,6 @@ import dev.sessioncore.bindings.RoomFactSink
 import dev.sessioncore.bindings.RoomLink
 import dev.sessioncore.bindings.SessionException
 import dev.sessioncore.bindings.SessionOptions
-import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TrackFact
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.atomic.AtomicInteger

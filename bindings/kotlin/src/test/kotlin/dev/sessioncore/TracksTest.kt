@@ -6,7 +6,6 @@ import dev.sessioncore.bindings.ConnectionState
 import dev.sessioncore.bindings.Script
 import dev.sessioncore.bindings.SessionEvent
 import dev.sessioncore.bindings.SessionOptions
-import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TrackKind
 import dev.sessioncore.bindings.TrackReference
 import dev.sessioncore.bindings.TrackSource
