@@ -148,6 +148,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
     private val observation: TaskHandle =
         native.observe(
             StateMirror(
+                java.lang.ref.WeakReference(native),
                 mutableConnectionState,
                 mutableIsConnected,
                 mutableAgent,
@@ -241,7 +242,10 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      */
     fun end(): Job {
         synchronized(lock) { check(!closed) { "this session is closed" } }
-        return scope.launch { native.end() }
+        return scope.launch {
+            native.end()
+            resync()
+        }
     }
 
     /** [end], suspending until the session is disconnected. */
@@ -368,6 +372,8 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
  * atomic, so readers on other threads see consistent values.
  */
 private class StateMirror(
+    // Weak: the listener must not keep the native session alive (see `observation`).
+    private val native: java.lang.ref.WeakReference<AgentSession>,
     private val connectionState: MutableStateFlow<ConnectionState>,
     private val isConnected: MutableStateFlow<Boolean>,
     private val agent: MutableStateFlow<Agent>,
@@ -376,16 +382,30 @@ private class StateMirror(
     private val disconnectReason: MutableStateFlow<DisconnectReason?>,
     private val tracks: MutableStateFlow<List<TrackReference>>,
 ) : SessionListener {
+    /** [read] of the native session, or null once it is gone or closed. */
+    private fun <T> current(read: (AgentSession) -> T): T? =
+        native.get()?.let { session ->
+            try {
+                read(session)
+            } catch (closed: IllegalStateException) {
+                null
+            }
+        }
+
     override fun onEvent(event: SessionEvent) {
         when (event) {
+            // Whole values are read from the native session when it is still there, so that an
+            // event delivered after [Session.start]'s resync cannot bring back an older value.
             is SessionEvent.ConnectionStateChanged -> {
-                connectionState.value = event.state
+                val state = current { it.connectionState() } ?: event.state
+                connectionState.value = state
                 // The rule lives in Rust: connected or reconnecting.
-                isConnected.value = event.state.isConnected()
+                isConnected.value = state.isConnected()
             }
-            is SessionEvent.AgentChanged -> agent.value = event.agent
-            is SessionEvent.ErrorChanged -> error.value = event.error
-            is SessionEvent.Disconnected -> disconnectReason.value = event.reason
+            is SessionEvent.AgentChanged -> agent.value = current { it.agent() } ?: event.agent
+            is SessionEvent.ErrorChanged -> error.value = if (native.get() == null) event.error else current { it.error() }
+            is SessionEvent.Disconnected ->
+                disconnectReason.value = if (native.get() == null) event.reason else current { it.disconnectReason() }
             // The message operations, applied as they come (the rule is Rust's).
             is SessionEvent.MessageInserted ->
                 messages.update { it.toMutableList().apply { add(event.index.toInt(), event.message) } }
