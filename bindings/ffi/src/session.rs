@@ -815,7 +815,10 @@ mod agent_failure_tests {
 
     #[test]
     fn agent_failures_describe_themselves_with_the_core_wording() {
-        assert_eq!(AgentFailure::Timeout.to_string(), "the agent did not become available within the timeout");
+        assert_eq!(
+            AgentFailure::Timeout.to_string(),
+            "the agent did not become available within the timeout"
+        );
         assert_eq!(AgentFailure::Left.to_string(), "the agent left the room");
     }
 }

@@ -54,7 +54,7 @@ fun customTokenGenerationFunction(roomName: String?, participantName: String?, a
 @Composable
 fun rememberSession(tokenSource: TokenSource): Session =
     dev.sessioncore.compose.rememberSession(tokenSource) {
-        Session.scripted(
+        lastSession = Session.scripted(
             tokenSource,
             Script()
                 .withWordIntervalMs(1uL)
@@ -67,7 +67,10 @@ fun rememberSession(tokenSource: TokenSource): Session =
                     },
                 ),
         )
+        lastSession!!
     }
+
+private var lastSession: Session? = null
 
 @Composable
 fun SeedScreen() {
@@ -156,8 +159,13 @@ class SeedAndroidSnippetTest : FfiTest() {
 
             ui.click("Connect")
             screen.buttons.awaitValue("the Disconnect button") { "Disconnect" in it }
-            screen.texts.awaitValue("the agent listening and its greeting") {
-                it == listOf("LISTENING", "Hi! How can I help?")
+            try {
+                screen.texts.awaitValue("the agent listening and its greeting") {
+                    it == listOf("LISTENING", "Hi! How can I help?")
+                }
+            } catch (e: AssertionError) {
+                val s = lastSession!!
+                throw AssertionError("${e.message}; toasts ${Toast.shown.value}; ${s.connectionState.value} ${s.agent.value} ${s.error.value} ${s.messages.value}")
             }
 
             val field = checkNotNull(screen.textField) { "the TextField was composed" }
