@@ -205,6 +205,9 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      *   [SessionException.Cancelled] if [end] was called meanwhile.
      */
     suspend fun start(): Result<Unit> {
+        // Calls apply in the order the app made them: an end() called before this start
+        // finishes first (it would otherwise cancel this start).
+        pendingEnd?.join()
         val result =
             try {
                 native.start()
@@ -231,6 +234,9 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
         mutableDisconnectReason.value = native.disconnectReason()
     }
 
+    /** The last [end]'s work, which a later [start] waits for. */
+    @Volatile private var pendingEnd: Job? = null
+
     /** Owns the work [end] starts; cancelled by [close]. */
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
 
@@ -245,7 +251,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
         return scope.launch {
             native.end()
             resync()
-        }
+        }.also { pendingEnd = it }
     }
 
     /** [end], suspending until the session is disconnected. */
