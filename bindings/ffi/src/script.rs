@@ -5,7 +5,7 @@ use std::{
     time::Duration,
 };
 
-use crate::{error::CallbackError, room::RoomFact};
+use crate::{error::CallbackError, room::RoomFact, session::TrackSource};
 
 /// Answers the user's chat in a script.
 #[uniffi::export(foreign)]
@@ -39,17 +39,26 @@ impl Script {
         Arc::new(Self { inner: Mutex::new(session::Script::new()) })
     }
 
-    /// An agent is already in the room, in `state`.
-    #[uniffi::method(default(name = None, state = "listening"))]
+    /// An agent is already in the room, in `state`; `with_microphone` gives it a voice (a
+    /// microphone track), `with_camera` a camera track of its own.
+    #[uniffi::method(default(
+        name = None,
+        state = "listening",
+        with_microphone = false,
+        with_camera = false
+    ))]
     pub fn with_agent_in_room(
         &self,
         identity: String,
         name: Option<String>,
         state: String,
+        with_microphone: bool,
+        with_camera: bool,
     ) -> Arc<Self> {
         self.then(|script| {
             script.with_agent_in_room(
-                agent(identity, name).with_attribute(session::AGENT_STATE_ATTRIBUTE, state),
+                agent(identity, name, with_microphone, with_camera)
+                    .with_attribute(session::AGENT_STATE_ATTRIBUTE, state),
             )
         })
     }
@@ -64,10 +73,46 @@ impl Script {
         self.then(|script| script.wait(Duration::from_millis(duration_ms)))
     }
 
-    /// The agent joins (initializing).
-    #[uniffi::method(default(name = None))]
-    pub fn agent_joins(&self, identity: String, name: Option<String>) -> Arc<Self> {
-        self.then(|script| script.agent_joins(agent(identity, name)))
+    /// The agent joins (initializing); `with_microphone` gives it a voice (a microphone track),
+    /// `with_camera` a camera track of its own.
+    #[uniffi::method(default(name = None, with_microphone = false, with_camera = false))]
+    pub fn agent_joins(
+        &self,
+        identity: String,
+        name: Option<String>,
+        with_microphone: bool,
+        with_camera: bool,
+    ) -> Arc<Self> {
+        self.then(|script| script.agent_joins(agent(identity, name, with_microphone, with_camera)))
+    }
+
+    /// An avatar worker `identity` joins for the agent that joined last (`lk.publish_on_behalf`
+    /// set to the agent's identity) and publishes a camera track: the agent's video.
+    pub fn avatar_joins(&self, identity: String) -> Arc<Self> {
+        self.then(|script| script.avatar_joins(&identity))
+    }
+
+    /// The participant `identity` publishes a track of `source` (subscribed right after, as
+    /// LiveKit's auto-subscribe does). Ignored if nobody in the room has that identity.
+    pub fn publish_track(&self, identity: String, source: TrackSource) -> Arc<Self> {
+        self.then(|script| script.publish_track(&identity, source.into()))
+    }
+
+    /// The participant `identity` mutes its first track of `source` (ignored if there is none).
+    pub fn mute_track(&self, identity: String, source: TrackSource) -> Arc<Self> {
+        self.then(|script| script.mute_track(&identity, source.into()))
+    }
+
+    /// The participant `identity` unmutes its first track of `source` (ignored if there is
+    /// none).
+    pub fn unmute_track(&self, identity: String, source: TrackSource) -> Arc<Self> {
+        self.then(|script| script.unmute_track(&identity, source.into()))
+    }
+
+    /// The participant `identity` unpublishes its first track of `source` (ignored if there is
+    /// none).
+    pub fn unpublish_track(&self, identity: String, source: TrackSource) -> Arc<Self> {
+        self.then(|script| script.unpublish_track(&identity, source.into()))
     }
 
     /// The agent sets `lk.agent.state`.
@@ -138,10 +183,21 @@ impl Script {
     }
 }
 
-fn agent(identity: String, name: Option<String>) -> session::ScriptedAgent {
-    let agent = session::ScriptedAgent::new(identity);
-    match name {
-        Some(name) => agent.with_name(name),
-        None => agent,
+fn agent(
+    identity: String,
+    name: Option<String>,
+    with_microphone: bool,
+    with_camera: bool,
+) -> session::ScriptedAgent {
+    let mut agent = session::ScriptedAgent::new(identity);
+    if let Some(name) = name {
+        agent = agent.with_name(name);
     }
+    if with_microphone {
+        agent = agent.with_microphone();
+    }
+    if with_camera {
+        agent = agent.with_camera();
+    }
+    agent
 }

@@ -110,13 +110,29 @@ pub enum AgentState {
     Failed,
 }
 
-/// Why the agent failed.
+/// Why the agent failed. Its description (`toString()` / `description`) is the Rust wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum AgentFailure {
     /// It did not become available within the agent timeout.
     Timeout,
     /// It left the room.
     Left,
+}
+
+impl From<AgentFailure> for session::AgentFailure {
+    fn from(failure: AgentFailure) -> Self {
+        match failure {
+            AgentFailure::Timeout => session::AgentFailure::Timeout,
+            AgentFailure::Left => session::AgentFailure::Left,
+        }
+    }
+}
+
+impl std::fmt::Display for AgentFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        session::AgentFailure::from(*self).fmt(f)
+    }
 }
 
 /// The agent of a session.
@@ -140,6 +156,12 @@ pub struct Agent {
     pub is_pending: bool,
     /// Disconnected or failed.
     pub is_finished: bool,
+    /// Its voice: its own first microphone track, else its avatar worker's (LiveKit Android's
+    /// `audioTrack`, Swift's `audioTrack`).
+    pub audio_track: Option<TrackReference>,
+    /// Its video: its own first camera track, else its avatar worker's (LiveKit Android's
+    /// `videoTrack`, Swift's `avatarVideoTrack`).
+    pub video_track: Option<TrackReference>,
 }
 
 impl From<session::Agent> for Agent {
@@ -173,7 +195,140 @@ impl From<session::Agent> for Agent {
             identity: agent.identity,
             name: agent.name,
             attributes: agent.attributes.into_iter().collect(),
+            audio_track: agent.audio_track.map(Into::into),
+            video_track: agent.video_track.map(Into::into),
         }
+    }
+}
+
+/// Where a track comes from (LiveKit's `Track.Source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum TrackSource {
+    /// A camera.
+    Camera,
+    /// A microphone.
+    Microphone,
+    /// A shared screen.
+    ScreenShare,
+    /// A shared screen's audio.
+    ScreenShareAudio,
+    /// Unknown, or a source this version does not know.
+    Unknown,
+}
+
+impl From<session::TrackSource> for TrackSource {
+    fn from(source: session::TrackSource) -> Self {
+        match source {
+            session::TrackSource::Camera => TrackSource::Camera,
+            session::TrackSource::Microphone => TrackSource::Microphone,
+            session::TrackSource::ScreenShare => TrackSource::ScreenShare,
+            session::TrackSource::ScreenShareAudio => TrackSource::ScreenShareAudio,
+            // `Unknown`, or a source a newer core adds.
+            _ => TrackSource::Unknown,
+        }
+    }
+}
+
+impl From<TrackSource> for session::TrackSource {
+    fn from(source: TrackSource) -> Self {
+        match source {
+            TrackSource::Camera => session::TrackSource::Camera,
+            TrackSource::Microphone => session::TrackSource::Microphone,
+            TrackSource::ScreenShare => session::TrackSource::ScreenShare,
+            TrackSource::ScreenShareAudio => session::TrackSource::ScreenShareAudio,
+            TrackSource::Unknown => session::TrackSource::Unknown,
+        }
+    }
+}
+
+/// Whether a track is audio or video (LiveKit's `Track.Kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum TrackKind {
+    /// Audio.
+    Audio,
+    /// Video.
+    Video,
+    /// Anything else (a data track, or a kind this version does not know).
+    Other,
+}
+
+impl From<session::TrackKind> for TrackKind {
+    fn from(kind: session::TrackKind) -> Self {
+        match kind {
+            session::TrackKind::Audio => TrackKind::Audio,
+            session::TrackKind::Video => TrackKind::Video,
+            // `Other`, or a kind a newer core adds.
+            _ => TrackKind::Other,
+        }
+    }
+}
+
+/// A published track of the room: whose it is, what it is, and whether its media can flow.
+/// Rendering stays on the platform: with a room the app supplies, the app renders its LiveKit
+/// SDK's own track for `sid`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, uniffi::Record)]
+pub struct TrackReference {
+    /// The identity of the participant that published it.
+    pub participant_identity: String,
+    /// The track SID (unique in the room).
+    pub sid: String,
+    /// The name the publisher gave it (may be empty).
+    pub name: String,
+    /// Where it comes from.
+    pub source: TrackSource,
+    /// Audio or video.
+    pub kind: TrackKind,
+    /// Whether the publisher muted it.
+    pub muted: bool,
+    /// Whether this session receives its media (always true for the local participant's own).
+    pub subscribed: bool,
+    /// Whether it is the local participant's own track (e.g. the microphone).
+    pub is_local: bool,
+}
+
+impl From<session::TrackReference> for TrackReference {
+    fn from(track: session::TrackReference) -> Self {
+        Self {
+            source: track.source.into(),
+            kind: track.kind.into(),
+            participant_identity: track.participant_identity,
+            sid: track.sid,
+            name: track.name,
+            muted: track.muted,
+            subscribed: track.subscribed,
+            is_local: track.is_local,
+        }
+    }
+}
+
+impl From<&TrackReference> for session::TrackReference {
+    fn from(track: &TrackReference) -> Self {
+        let kind = match track.kind {
+            TrackKind::Audio => session::TrackKind::Audio,
+            TrackKind::Video => session::TrackKind::Video,
+            TrackKind::Other => session::TrackKind::Other,
+        };
+        session::TrackReference::new(
+            track.participant_identity.clone(),
+            track.sid.clone(),
+            track.source.into(),
+            kind,
+        )
+        .with_name(track.name.clone())
+        .with_muted(track.muted)
+        .with_subscribed(track.subscribed)
+        .with_local(track.is_local)
+    }
+}
+
+#[uniffi::export]
+impl TrackReference {
+    /// Whether it matches a `useTracks`-style query: its source is one of `sources` (every
+    /// source when empty) and, with `only_subscribed`, it is subscribed (the rule of
+    /// `AgentSession.tracks`).
+    pub fn matches(&self, sources: Vec<TrackSource>, only_subscribed: bool) -> bool {
+        let sources: Vec<session::TrackSource> = sources.into_iter().map(Into::into).collect();
+        session::TrackReference::from(self).matches(&sources, only_subscribed)
     }
 }
 
@@ -290,6 +445,32 @@ pub enum SessionEvent {
         /// The messages now.
         messages: Vec<ReceivedMessage>,
     },
+    /// Insert `track` at `index` (later tracks move up by one): a track was published, or its
+    /// participant joined.
+    TrackInserted {
+        /// Its position.
+        index: u32,
+        /// The track.
+        track: TrackReference,
+    },
+    /// Replace the track at `index` with `track` (muted, unmuted, subscribed, unsubscribed).
+    TrackReplaced {
+        /// Its position.
+        index: u32,
+        /// The track now.
+        track: TrackReference,
+    },
+    /// Remove the track at `index` (later tracks move down by one): unpublished, or its
+    /// participant left.
+    TrackRemoved {
+        /// Its position.
+        index: u32,
+    },
+    /// Replace the whole track list with `tracks`.
+    TracksReset {
+        /// The tracks now.
+        tracks: Vec<TrackReference>,
+    },
 }
 
 impl SessionEvent {
@@ -317,6 +498,18 @@ impl SessionEvent {
             session::SessionEvent::MessagesReset(messages) => SessionEvent::MessagesReset {
                 messages: messages.into_iter().map(Into::into).collect(),
             },
+            session::SessionEvent::TrackInserted { index: i, track } => {
+                SessionEvent::TrackInserted { index: index(i), track: track.into() }
+            }
+            session::SessionEvent::TrackReplaced { index: i, track } => {
+                SessionEvent::TrackReplaced { index: index(i), track: track.into() }
+            }
+            session::SessionEvent::TrackRemoved { index: i } => {
+                SessionEvent::TrackRemoved { index: index(i) }
+            }
+            session::SessionEvent::TracksReset(tracks) => {
+                SessionEvent::TracksReset { tracks: tracks.into_iter().map(Into::into).collect() }
+            }
             _ => return None,
         })
     }
@@ -568,6 +761,21 @@ impl AgentSession {
         self.inner.messages().into_iter().map(Into::into).collect()
     }
 
+    /// The room's tracks whose source is one of `sources` (every source when empty) and, with
+    /// `only_subscribed`, that this session receives: React's
+    /// `useTracks(sources, { onlySubscribed })`. Remote and local tracks, in publication order;
+    /// empty while not connected.
+    pub fn tracks(&self, sources: Vec<TrackSource>, only_subscribed: bool) -> Vec<TrackReference> {
+        let sources: Vec<session::TrackSource> = sources.into_iter().map(Into::into).collect();
+        self.inner.tracks(&sources, only_subscribed).into_iter().map(Into::into).collect()
+    }
+
+    /// The local microphone track while it is published (its `muted` says whether it is
+    /// enabled); `None` before it is published and when not connected.
+    pub fn microphone_track(&self) -> Option<TrackReference> {
+        self.inner.microphone_track().map(Into::into)
+    }
+
     /// Why the last room connection ended (`None` before the first one ended).
     pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
         self.inner.disconnect_reason().map(Into::into)
@@ -598,5 +806,79 @@ impl AgentSession {
             }
         });
         TaskHandle::for_task(task.abort_handle(), gate)
+    }
+}
+
+#[cfg(test)]
+mod agent_failure_tests {
+    use super::AgentFailure;
+
+    #[test]
+    fn agent_failures_describe_themselves_with_the_core_wording() {
+        assert_eq!(
+            AgentFailure::Timeout.to_string(),
+            "the agent did not become available within the timeout"
+        );
+        assert_eq!(AgentFailure::Left.to_string(), "the agent left the room");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core_track() -> session::TrackReference {
+        session::TrackReference::new(
+            "agent",
+            "TR_1",
+            session::TrackSource::Microphone,
+            session::TrackKind::Audio,
+        )
+        .with_name("voice")
+        .with_muted(true)
+    }
+
+    #[test]
+    fn a_track_reference_keeps_every_field_both_ways() {
+        let track = TrackReference::from(core_track());
+        assert_eq!(track.participant_identity, "agent");
+        assert_eq!(track.sid, "TR_1");
+        assert_eq!(track.name, "voice");
+        assert_eq!((track.source, track.kind), (TrackSource::Microphone, TrackKind::Audio));
+        assert!(track.muted && !track.subscribed && !track.is_local);
+        assert_eq!(session::TrackReference::from(&track), core_track());
+    }
+
+    #[test]
+    fn matches_is_the_core_query() {
+        let track = TrackReference::from(core_track());
+        assert!(track.matches(vec![], false));
+        assert!(track.matches(vec![TrackSource::Microphone, TrackSource::Camera], false));
+        assert!(!track.matches(vec![TrackSource::Camera], false));
+        assert!(!track.matches(vec![], true), "not subscribed");
+        let subscribed = TrackReference { subscribed: true, ..track };
+        assert!(subscribed.matches(vec![TrackSource::Microphone], true));
+    }
+
+    #[test]
+    fn the_track_operations_are_carried() {
+        let track = core_track();
+        let carried = |event| SessionEvent::from_core(event).expect("a track operation");
+        assert_eq!(
+            carried(session::SessionEvent::TrackInserted { index: 2, track: track.clone() }),
+            SessionEvent::TrackInserted { index: 2, track: track.clone().into() }
+        );
+        assert_eq!(
+            carried(session::SessionEvent::TrackReplaced { index: 1, track: track.clone() }),
+            SessionEvent::TrackReplaced { index: 1, track: track.clone().into() }
+        );
+        assert_eq!(
+            carried(session::SessionEvent::TrackRemoved { index: 3 }),
+            SessionEvent::TrackRemoved { index: 3 }
+        );
+        assert_eq!(
+            carried(session::SessionEvent::TracksReset(vec![track.clone()])),
+            SessionEvent::TracksReset { tracks: vec![track.into()] }
+        );
     }
 }

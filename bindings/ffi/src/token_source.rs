@@ -1,6 +1,6 @@
 //! `TokenSource` for Swift and Kotlin: thin wrappers over `token_source`.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
 
 use token_source::{CacheOptions, DevelopmentTokenServerOptions, EndpointOptions, RefreshAhead};
 
@@ -198,8 +198,10 @@ pub enum MissReason {
     Forced,
 }
 
-/// Something the cache did.
+/// Something the cache did. Its description is a short phrase ("cache hit", "cache miss (not
+/// cached)", …), so a logged event reads as what happened.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum CacheEvent {
     /// Answered from the cache.
     Hit,
@@ -253,6 +255,46 @@ impl From<&token_source::CacheEvent> for CacheEvent {
                 CacheEvent::Failed { error: error.clone().into(), refresh: *refresh }
             }
             _ => CacheEvent::Invalidated,
+        }
+    }
+}
+
+impl fmt::Display for CacheEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheEvent::Hit => f.write_str("cache hit"),
+            CacheEvent::Miss { reason } => {
+                write!(f, "cache miss ({})", token_source::MissReason::from(*reason))
+            }
+            CacheEvent::Joined => f.write_str("joined a fetch in flight"),
+            CacheEvent::RefreshStarted => f.write_str("background refresh started"),
+            CacheEvent::Stored { refresh: false } => f.write_str("stored in the cache"),
+            CacheEvent::Stored { refresh: true } => {
+                f.write_str("stored in the cache (background refresh)")
+            }
+            CacheEvent::Discarded => {
+                f.write_str("not stored: the cache was invalidated during the fetch")
+            }
+            CacheEvent::Failed { error, refresh: false } => {
+                write!(f, "fetch failed: {}", error.clause())
+            }
+            CacheEvent::Failed { error, refresh: true } => {
+                write!(f, "background refresh failed: {}", error.clause())
+            }
+            CacheEvent::Invalidated => f.write_str("cache invalidated"),
+        }
+    }
+}
+
+impl From<MissReason> for token_source::MissReason {
+    fn from(reason: MissReason) -> Self {
+        match reason {
+            MissReason::NotCached => token_source::MissReason::NotCached,
+            MissReason::Expired => token_source::MissReason::Expired,
+            MissReason::NotYetValid => token_source::MissReason::NotYetValid,
+            MissReason::Uncacheable => token_source::MissReason::Uncacheable,
+            MissReason::Rejected => token_source::MissReason::Rejected,
+            MissReason::Forced => token_source::MissReason::Forced,
         }
     }
 }
@@ -460,6 +502,31 @@ mod tests {
         let cached = source.with_cache(2, 1000, Some(5000));
         assert!(cached.is_cached());
         assert!(!cached.without_cache().is_cached());
+    }
+
+    #[test]
+    fn cache_events_describe_themselves() {
+        let cases = [
+            (CacheEvent::Hit, "cache hit"),
+            (CacheEvent::Miss { reason: MissReason::NotCached }, "cache miss (not cached)"),
+            (CacheEvent::Miss { reason: MissReason::Expired }, "cache miss (expired)"),
+            (CacheEvent::Joined, "joined a fetch in flight"),
+            (CacheEvent::RefreshStarted, "background refresh started"),
+            (CacheEvent::Stored { refresh: false }, "stored in the cache"),
+            (CacheEvent::Stored { refresh: true }, "stored in the cache (background refresh)"),
+            (CacheEvent::Discarded, "not stored: the cache was invalidated during the fetch"),
+            (CacheEvent::Invalidated, "cache invalidated"),
+            (
+                CacheEvent::Failed {
+                    error: TokenSourceError::Network { reason: "offline".into() },
+                    refresh: true,
+                },
+                "background refresh failed: the token server could not be reached (offline)",
+            ),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(event.to_string(), expected);
+        }
     }
 
     #[test]

@@ -9,10 +9,14 @@
 #   JNA              apt-get install libjna-java   -> /usr/share/java/jna.jar
 #   JUnit 4          apt-get install junit4        -> /usr/share/java/junit4.jar + hamcrest.jar
 #   JDK 17           java, javac, jar, javap
-# Overrides: KOTLINC, JNA_JAR, JUNIT_JAR, HAMCREST_JAR.
+#   Compose runtime  scripts/install-tools (mvn, Maven Central) -> build/tools/compose/lib
+#                    (bindings/kotlin/compose/deps.pom.xml); the Compose compiler plugin is
+#                    kotlinc's own lib/compose-compiler-plugin.jar
+# Overrides: KOTLINC, JNA_JAR, JUNIT_JAR, HAMCREST_JAR, COMPOSE_LIB.
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 kotlin_dir="$repo_root/bindings/kotlin"
+compose_dir="$kotlin_dir/compose"
 build_dir="$repo_root/build/kotlin"
 
 die() {
@@ -48,6 +52,18 @@ for jar in "$STDLIB_JAR" "$COROUTINES_JAR"; do
   require_file "$jar" "Reinstall kotlin-compiler@2.4.20 (npm); its lib/ ships it."
 done
 require_file "$JNA_JAR" "Install JNA: apt-get install libjna-java (or set JNA_JAR)."
+
+COMPOSE_PLUGIN_JAR="$kotlin_lib/compose-compiler-plugin.jar"
+COMPOSE_LIB="${COMPOSE_LIB:-$repo_root/build/tools/compose/lib}"
+
+# Checks the Compose module's tools and sets COMPOSE_CLASSPATH (the runtime's jars).
+require_compose() {
+  require_file "$COMPOSE_PLUGIN_JAR" "Reinstall kotlin-compiler@2.4.20 (npm); its lib/ ships the Compose compiler plugin."
+  local jars
+  mapfile -t jars < <(find "$COMPOSE_LIB" -maxdepth 1 -name '*.jar' 2>/dev/null | sort)
+  [[ ${#jars[@]} -gt 0 ]] || die "the Compose runtime is not installed in $COMPOSE_LIB. Run scripts/install-tools."
+  COMPOSE_CLASSPATH="$(IFS=:; echo "${jars[*]}")"
+}
 
 # The generated bindings' package (dev.sessioncore.bindings) as a path.
 generated_kt_path=dev/sessioncore/bindings/session_ffi.kt

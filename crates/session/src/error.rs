@@ -4,6 +4,10 @@
 //! session's current error (see [`crate::Session::error`]) until the next start or
 //! [`crate::Session::dismiss_error`]. `NotDisconnected`, `Cancelled` and `EmptyMessage` only
 //! answer the call that caused them. No error contains a token.
+//!
+//! Every message is complete on its own: a variant that wraps another error prints it in its
+//! `Display` and does not also return it from [`std::error::Error::source`], so an error report
+//! never prints a cause twice.
 
 use token_source::TokenSourceError;
 
@@ -15,16 +19,16 @@ use crate::{room::protocol::DisconnectReason, state::ConnectionState};
 pub enum SessionError {
     /// Starting failed (credentials or connect), or the connection was lost.
     #[error("connection failed: {0}")]
-    Connection(#[source] ConnectionError),
+    Connection(ConnectionError),
     /// Sending a message failed.
     #[error("sending failed: {0}")]
-    Sender(#[source] TransportError),
+    Sender(TransportError),
     /// An incoming message stream failed.
     #[error("receiving failed: {0}")]
-    Receiver(#[source] TransportError),
+    Receiver(TransportError),
     /// The microphone could not be enabled (the session stays connected).
     #[error("microphone unavailable: {0}")]
-    Media(#[source] TransportError),
+    Media(TransportError),
     /// `start` was called while the session was not disconnected.
     #[error("the session is {0}, not disconnected")]
     NotDisconnected(ConnectionState),
@@ -42,10 +46,10 @@ pub enum SessionError {
 pub enum ConnectionError {
     /// The token source failed.
     #[error("could not get credentials: {0}")]
-    Credentials(#[source] TokenSourceError),
+    Credentials(TokenSourceError),
     /// The transport could not connect.
     #[error("could not connect: {0}")]
-    Transport(#[source] TransportError),
+    Transport(TransportError),
     /// The room connection ended without the app asking.
     #[error("disconnected: {0}")]
     Disconnected(DisconnectReason),
@@ -70,5 +74,33 @@ impl TransportError {
     /// A failure described by `reason`.
     pub fn failed(reason: impl Into<String>) -> Self {
         TransportError::Failed(reason.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_wrapped_cause_is_printed_once_and_is_not_a_source() {
+        let credentials = SessionError::Connection(ConnectionError::Credentials(
+            TokenSourceError::custom("backend down"),
+        ));
+        assert_eq!(
+            credentials.to_string(),
+            "connection failed: could not get credentials: the custom token source failed: backend down"
+        );
+        assert!(credentials.source().is_none());
+        let sender = SessionError::Sender(TransportError::NotConnected);
+        assert_eq!(sender.to_string(), "sending failed: not connected");
+        assert!(sender.source().is_none());
+        for error in [
+            ConnectionError::Transport(TransportError::failed("refused")),
+            ConnectionError::Credentials(TokenSourceError::custom("x")),
+        ] {
+            assert!(error.source().is_none(), "{error:?}");
+        }
     }
 }

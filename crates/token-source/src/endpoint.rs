@@ -435,7 +435,7 @@ fn transport_error(error: reqwest::Error) -> TokenSourceError {
         }
         current = err.source();
     }
-    TokenSourceError::Transport { reason: parts.join(": "), source: Arc::new(error) }
+    TokenSourceError::Transport { reason: parts.join(": "), error: Arc::new(error) }
 }
 
 #[cfg(test)]

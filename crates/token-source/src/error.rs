@@ -4,6 +4,10 @@
 //! returns. Neither ever contains a participant token, a sandbox ID or a header value: response
 //! bodies are reduced to a short excerpt with every secret (the value of a token-like key,
 //! anything JWT-shaped, long token-like runs) replaced by `[redacted]` (see [`crate::redact`]).
+//!
+//! Every message is complete on its own: a variant that wraps another error prints that error
+//! in its `Display` and does not also return it from [`std::error::Error::source`], so an error
+//! report (`{:#}` of `anyhow`, `Caused by:` lists) never prints a cause twice.
 
 use std::{error::Error as StdError, fmt, sync::Arc, time::Duration};
 
@@ -33,11 +37,11 @@ pub enum TokenSourceError {
     /// The HTTP request failed before a response arrived (connection refused, DNS, TLS, reset).
     #[error("could not reach the token endpoint: {reason}")]
     Transport {
-        /// The error chain, without the URL.
+        /// The error chain, without the URL (already in the message).
         reason: String,
-        /// The underlying HTTP client error.
-        #[source]
-        source: Arc<reqwest::Error>,
+        /// The underlying HTTP client error, without the URL. Not a `source()`: its chain is
+        /// [`reason`](TokenSourceError::Transport::reason).
+        error: Arc<reqwest::Error>,
     },
     /// The endpoint did not deliver a complete response within the configured timeout.
     #[error("the token endpoint did not answer within {}", fmt_duration(*.timeout))]
@@ -61,11 +65,10 @@ pub enum TokenSourceError {
         reason: String,
     },
     /// An app-defined token source (a closure or a trait implementation) failed or panicked.
-    #[error("the custom token source failed: {source}")]
+    #[error("the custom token source failed: {error}")]
     Custom {
-        /// The error the app returned.
-        #[source]
-        source: Arc<dyn StdError + Send + Sync + 'static>,
+        /// The error the app returned (already in the message, so not a `source()`).
+        error: Arc<dyn StdError + Send + Sync + 'static>,
     },
 }
 
@@ -77,7 +80,7 @@ impl TokenSourceError {
     pub fn custom(error: impl Into<BoxError>) -> Self {
         match error.into().downcast::<TokenSourceError>() {
             Ok(typed) => *typed,
-            Err(other) => TokenSourceError::Custom { source: Arc::from(other) },
+            Err(other) => TokenSourceError::Custom { error: Arc::from(other) },
         }
     }
 
@@ -161,6 +164,61 @@ mod tests {
         let wrapped = TokenSourceError::custom("backend down");
         assert!(matches!(wrapped, TokenSourceError::Custom { .. }));
         assert_eq!(wrapped.to_string(), "the custom token source failed: backend down");
+    }
+
+    /// What an error report prints: the message, then every `source()` in turn.
+    fn report(error: &(dyn StdError + 'static)) -> String {
+        let mut parts = vec![error.to_string()];
+        let mut cause = error.source();
+        while let Some(next) = cause {
+            parts.push(next.to_string());
+            cause = next.source();
+        }
+        parts.join("\nCaused by: ")
+    }
+
+    #[test]
+    fn a_wrapped_cause_is_printed_once_in_a_report() {
+        let custom = TokenSourceError::custom(std::io::Error::other("backend down"));
+        assert_eq!(custom.to_string(), "the custom token source failed: backend down");
+        assert!(custom.source().is_none());
+        assert_eq!(report(&custom).matches("backend down").count(), 1, "{}", report(&custom));
+
+        let panicked = TokenSourceError::Custom {
+            error: Arc::new(MessageError("the token source panicked".into())),
+        };
+        assert_eq!(report(&panicked), "the custom token source failed: the token source panicked");
+    }
+
+    #[tokio::test]
+    async fn a_transport_error_prints_its_chain_once_and_without_the_url() {
+        // A port nothing listens on (loopback only): the connection is refused.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/secret-path", listener.local_addr().unwrap());
+        drop(listener);
+        let http = reqwest::Client::new().post(&url).send().await.unwrap_err().without_url();
+        let error = TokenSourceError::Transport {
+            reason: "connection refused".into(),
+            error: Arc::new(http),
+        };
+        assert!(error.source().is_none());
+        assert_eq!(report(&error), "could not reach the token endpoint: connection refused");
+        assert!(!report(&error).contains("secret-path"));
+    }
+
+    #[test]
+    fn no_variant_has_a_source() {
+        let errors = [
+            TokenSourceError::InvalidUrl { reason: "x".into() },
+            TokenSourceError::InvalidConfiguration { reason: "x".into() },
+            TokenSourceError::Timeout { timeout: Duration::from_secs(1) },
+            TokenSourceError::Status { status: 500, body_excerpt: "x".into() },
+            TokenSourceError::InvalidResponse { reason: "x".into() },
+            TokenSourceError::custom("x"),
+        ];
+        for error in errors {
+            assert!(error.source().is_none(), "{error:?}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@ import Foundation
 
 extension AgentSession {
     /// The session's changes as a stream: first the current state (connection state, agent,
-    /// error, then all messages as `.messagesReset`), then every change, in order.
+    /// error, then all messages as `.messagesReset` and all tracks as `.tracksReset`), then every
+    /// change, in order.
     ///
     /// Every access starts a new observation. It ends when the iteration ends (a `break`, the
     /// iterating task cancelled) or the stream is released, which cancels the underlying
@@ -33,6 +34,19 @@ extension Agent {
     public var agentState: AgentState {
         state
     }
+
+    /// Why the agent failed, as an `Error` (LiveKit's `session.agent.error`): `failure` when
+    /// `state` is `.failed`, else `nil`. Its `localizedDescription` is the Rust wording.
+    public var error: AgentFailure? {
+        failure
+    }
+
+    /// The agent's video: its own first camera track, else the camera track of the avatar worker
+    /// that publishes on its behalf (`videoTrack`, under the name LiveKit's Swift SDK uses). The
+    /// agent's voice is `audioTrack`, as in LiveKit's SDK.
+    public var avatarVideoTrack: TrackReference? {
+        videoTrack
+    }
 }
 
 extension Script {
@@ -46,5 +60,13 @@ extension Script {
     /// ```
     public func onChat(_ reply: @escaping @Sendable (String) -> Script) -> Script {
         onChat(responder: ClosureChatResponder(reply))
+    }
+}
+
+/// An agent failure is an `Error` whose `localizedDescription` is the Rust wording (its
+/// `description`), so the seed's `session.agent.error?.localizedDescription` reads it.
+extension AgentFailure: LocalizedError {
+    public var errorDescription: String? {
+        description
     }
 }

@@ -1,16 +1,13 @@
 import Foundation
 
-// The generated error enums describe themselves with the Rust message (`description`, from the
-// Rust `Display`). `LocalizedError` makes `localizedDescription` — what the seed's SwiftUI alert
-// shows — that same message instead of Foundation's generic "The operation couldn't be
-// completed".
+// What people read. The generated error enums (`TokenSourceError`, `SessionError`,
+// `CallbackError`) already conform to `LocalizedError`, and scripts/generate-bindings makes their
+// `errorDescription` (hence `localizedDescription`, what the seed's SwiftUI alert shows) the Rust
+// message: one sentence saying what failed, the detail once and what to do, for example
+// "The token server answered HTTP 401 (no); check the app's credentials for the token server."
+// (see bindings/scripts/readable_errors.py). Their `description` is the same sentence; these
+// conformances let `String(describing:)` and string interpolation use it too.
 
-extension SessionError: LocalizedError {
-    /// The Rust message, for example "connection failed: the token endpoint answered HTTP 401".
-    public var errorDescription: String? { description }
-}
-
-extension TokenSourceError: LocalizedError {
-    /// The Rust message, for example "network error: …".
-    public var errorDescription: String? { description }
-}
+extension SessionError: CustomStringConvertible {}
+extension TokenSourceError: CustomStringConvertible {}
+extension CallbackError: CustomStringConvertible {}

@@ -75,6 +75,12 @@ public final class Session: ObservableObject {
     /// Why the last room connection ended (`nil` before the first one ended): `.clientInitiated`
     /// after ``end()``, `.roomDeleted` when the agent hung up, … Its description is Rust's.
     @Published public private(set) var disconnectReason: DisconnectReason?
+    /// Every published track of the room, remote and local, in publication order; empty while not
+    /// connected. Rust's track operations (insert, replace, remove at an index; reset) are applied
+    /// exactly as they come. The agent's own are also on ``agent`` (`agent.audioTrack`,
+    /// `agent.avatarVideoTrack`). Rendering stays with LiveKit's Swift SDK: for a room the app
+    /// supplies, render the SDK's own track whose SID is `TrackReference.sid`.
+    @Published public private(set) var tracks: [TrackReference]
 
     /// Applies the Rust session's events on the main actor; stops when the session is released.
     private let eventLoop = MainActorEventLoop()
@@ -87,6 +93,7 @@ public final class Session: ObservableObject {
         messages = agentSession.messages()
         error = agentSession.error()
         disconnectReason = agentSession.disconnectReason()
+        tracks = agentSession.tracks(sources: [], onlySubscribed: false)
         // The listener's first events repeat the current state, so nothing between the reads
         // above and the registration is missed.
         eventLoop.run(agentSession.events) { [weak self] event in
@@ -252,6 +259,21 @@ public final class Session: ObservableObject {
         agentSession.roomName()
     }
 
+    /// The tracks whose source is one of `sources` (every source when empty) and, with
+    /// `onlySubscribed`, that this session receives, from ``tracks``: React's
+    /// `useTracks(sources, { onlySubscribed })`. Read in a SwiftUI body, it follows ``tracks``.
+    /// The filter is Rust's (`TrackReference.matches`).
+    public func tracks(_ sources: [TrackSource], onlySubscribed: Bool) -> [TrackReference] {
+        tracks.filter { $0.matches(sources: sources, onlySubscribed: onlySubscribed) }
+    }
+
+    /// The local microphone track while it is published (its `muted` says whether the microphone
+    /// is enabled); `nil` before it is published and when not connected. The instantaneous Rust
+    /// state.
+    public var microphoneTrack: TrackReference? {
+        agentSession.microphoneTrack()
+    }
+
     /// Replaces the messages with `history` (for example ``messages`` saved earlier; ordered by
     /// timestamp by Rust); ``messages`` follows with the next event.
     public func restoreMessageHistory(_ history: [ReceivedMessage]) {
@@ -265,7 +287,7 @@ public final class Session: ObservableObject {
         agentSession.events
     }
 
-    /// Applies one event. The message operations are applied exactly as they come (insert at
+    /// Applies one event. The message and track operations are applied exactly as they come (insert at
     /// index, replace at index, reset): the list rule is Rust's, this class decides nothing.
     private func apply(_ event: SessionEvent) {
         switch event {
@@ -283,6 +305,15 @@ public final class Session: ObservableObject {
             messages[Int(index)] = message
         case let .messagesReset(messages):
             self.messages = messages
+        // The track operations, applied as they come (the rule is Rust's).
+        case let .trackInserted(index, track):
+            tracks.insert(track, at: Int(index))
+        case let .trackReplaced(index, track):
+            tracks[Int(index)] = track
+        case let .trackRemoved(index):
+            tracks.remove(at: Int(index))
+        case let .tracksReset(tracks):
+            self.tracks = tracks
         }
     }
 }

@@ -20,6 +20,14 @@ func eventName(_ event: SessionEvent) -> String {
         return "replaced:\(index):\(message.text)\(message.isFinal ? ":final" : "")"
     case let .messagesReset(messages):
         return "reset:\(messages.count)"
+    case let .trackInserted(index, track):
+        return "track-inserted:\(index):\(track.sid)"
+    case let .trackReplaced(index, track):
+        return "track-replaced:\(index):\(track.sid)\(track.muted ? ":muted" : "")"
+    case let .trackRemoved(index):
+        return "track-removed:\(index)"
+    case let .tracksReset(tracks):
+        return "tracks-reset:\(tracks.count)"
     }
 }
 
@@ -273,10 +281,15 @@ final class SessionTests: XCTestCase {
     }
 
     func testErrorsDescribeThemselvesWithTheRustMessage() {
-        XCTAssertEqual(SessionError.EmptyMessage.localizedDescription, "the message is empty")
         XCTAssertEqual(
-            TokenSourceError.Http(status: 401, reason: "no").localizedDescription,
-            "the token endpoint answered HTTP 401: no"
+            SessionError.EmptyMessage.localizedDescription,
+            "The message is empty; enter some text before sending it."
         )
+        let http = TokenSourceError.Http(status: 401, reason: "no")
+        XCTAssertEqual(
+            http.localizedDescription,
+            "The token server answered HTTP 401 (no); check the app's credentials for the token server."
+        )
+        XCTAssertEqual(String(describing: http), http.localizedDescription)
     }
 }

@@ -438,7 +438,7 @@ impl CacheInner {
                 match AssertUnwindSafe(upstream.fetch_dyn(&guard.options)).catch_unwind().await {
                     Ok(result) => result,
                     Err(_) => Err(TokenSourceError::Custom {
-                        source: Arc::new(MessageError("the token source panicked".to_owned())),
+                        error: Arc::new(MessageError("the token source panicked".to_owned())),
                     }),
                 };
             guard.complete(generation, refresh, &result);

@@ -13,7 +13,13 @@ import dev.sessioncore.bindings.SessionListener
 import dev.sessioncore.bindings.SessionOptions
 import dev.sessioncore.bindings.TaskHandle
 import dev.sessioncore.bindings.TokenRequestOptions
-import dev.sessioncore.bindings.TokenSource
+import dev.sessioncore.bindings.TrackReference
+import dev.sessioncore.bindings.TrackSource
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.channels.awaitClose
@@ -23,7 +29,10 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.launch
 
 /**
  * An agent conversation in a LiveKit room (the `Session` of LiveKit's SDKs), as Kotlin
@@ -35,12 +44,12 @@ import kotlinx.coroutines.flow.update
  * val result = session.start()
  * if (result.isFailure) showError(result.exceptionOrNull())
  * session.send("Hello!")
- * session.end()
+ * session.end() // callable from a click handler; endAndWait() suspends until disconnected
  * session.close()
  * ```
  *
  * ## State
- * [connectionState], [isConnected], [agent], [messages], [error] and [disconnectReason] are fed by
+ * [connectionState], [isConnected], [agent], [messages], [error], [disconnectReason] and [tracks] are fed by
  * one [SessionListener] registered when the session is created. They start with the session's
  * state at creation and then follow every change in Rust's order. [events] gives the raw changes.
  * [messages] applies Rust's message operations exactly as they come (insert at index, replace at
@@ -50,9 +59,9 @@ import kotlinx.coroutines.flow.update
  * Listener callbacks run on the Rust runtime's threads (named `session-ffi`), never on the main
  * thread. The flows are thread-safe: collect them wherever you like (UI code collects on
  * `Dispatchers.Main`; Compose's `collectAsState` does that). The flows are updated
- * asynchronously: right after [start] returns, [connectionState] may still briefly show
- * `CONNECTING`; wait for the value you need (`connectionState.first { it == CONNECTED }`)
- * rather than reading `.value` once.
+ * asynchronously, except that [start] sets [connectionState], [isConnected], [agent], [error]
+ * and [disconnectReason] from the native session before it returns: right after it, they show
+ * the state it ended in (a later change still arrives through the listener).
  *
  * ## Cancellation
  * uniffi does not forward coroutine cancellation to Rust. Cancelling a coroutine suspended in
@@ -66,26 +75,10 @@ import kotlinx.coroutines.flow.update
  * collections complete, and other methods throw [IllegalStateException].
  *
  * ## Compose
- * This module has no Compose dependency. A `rememberSession`-style helper in an app collects
- * the flows like this:
- * ```
- * @Composable
- * fun rememberSession(tokenSource: TokenSource, request: TokenRequestOptions = TokenRequestOptions()): Session {
- *     val session = remember(tokenSource, request) { Session(tokenSource, request) }
- *     DisposableEffect(session) { onDispose { session.close() } }
- *     return session
- * }
- *
- * @Composable
- * fun Conversation(session: Session) {
- *     val agent by session.agent.collectAsState()
- *     val messages by session.messages.collectAsState()
- *     val error by session.error.collectAsState()
- *     Text(agent.state.name)
- *     LazyColumn { items(messages, key = { it.id }) { Text(it.text) } }
- *     error?.let { AlertDialog(onDismissRequest = session::dismissError, …) }
- * }
- * ```
+ * The Compose module (`bindings/kotlin/compose`, package `dev.sessioncore.compose`) has
+ * LiveKit Android's helpers over this class: `rememberSession(tokenSource)` (closed when it leaves
+ * the composition), `SessionScope(session) { session -> … }` with `LocalSession`,
+ * `rememberAgent()` and `rememberSessionMessages()` (`messages`, `send`).
  */
 class Session private constructor(private val native: AgentSession) : AutoCloseable {
     /**
@@ -96,7 +89,16 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
         tokenSource: TokenSource,
         request: TokenRequestOptions = TokenRequestOptions(),
         options: SessionOptions = SessionOptions(),
-    ) : this(AgentSession(tokenSource, request, options))
+    ) : this(AgentSession(tokenSource.native, request, options))
+
+    /**
+     * LiveKit Android's shape: a session that fetches credentials from [tokenSource] with
+     * [options]' `tokenRequestOptions`, `agentConnectTimeout` and `microphoneEnabled`.
+     */
+    constructor(
+        tokenSource: TokenSource,
+        options: dev.sessioncore.SessionOptions,
+    ) : this(tokenSource, options.tokenRequestOptions, options.toRecord())
 
     private val mutableConnectionState = MutableStateFlow(native.connectionState())
     private val mutableIsConnected = MutableStateFlow(native.isConnected())
@@ -104,6 +106,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
     private val mutableMessages = MutableStateFlow(native.messages())
     private val mutableError = MutableStateFlow(native.error())
     private val mutableDisconnectReason = MutableStateFlow(native.disconnectReason())
+    private val mutableTracks = MutableStateFlow(native.tracks(emptyList(), false))
 
     /** The connection to the room. */
     val connectionState: StateFlow<ConnectionState> = mutableConnectionState.asStateFlow()
@@ -127,6 +130,15 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      */
     val disconnectReason: StateFlow<DisconnectReason?> = mutableDisconnectReason.asStateFlow()
 
+    /**
+     * Every published track of the room, remote and local, in publication order; empty while
+     * not connected. Rust's track operations (insert, replace, remove at an index; reset) are
+     * applied exactly as they come. The agent's own are also on [agent]
+     * ([Agent.audioTrack], [Agent.videoTrack]). Rendering stays with LiveKit's Android SDK: for
+     * a room the app supplies, render the SDK's own track whose SID is [TrackReference.sid].
+     */
+    val tracks: StateFlow<List<TrackReference>> = mutableTracks.asStateFlow()
+
     private val lock = Any()
     private var closed = false
     private val eventChannels = mutableSetOf<SendChannel<SessionEvent>>()
@@ -136,12 +148,14 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
     private val observation: TaskHandle =
         native.observe(
             StateMirror(
+                java.lang.ref.WeakReference(native),
                 mutableConnectionState,
                 mutableIsConnected,
                 mutableAgent,
                 mutableMessages,
                 mutableError,
                 mutableDisconnectReason,
+                mutableTracks,
             ),
         )
 
@@ -149,7 +163,8 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      * Every change of the session as a cold [Flow]: each collection registers its own listener
      * (through [AgentSession.observe]) and first receives the current state
      * ([SessionEvent.ConnectionStateChanged], [SessionEvent.AgentChanged],
-     * [SessionEvent.ErrorChanged], [SessionEvent.MessagesReset]), then every change in order.
+     * [SessionEvent.ErrorChanged], [SessionEvent.MessagesReset], [SessionEvent.TracksReset]), then
+     * every change in order.
      * Buffered without bound, so no change is lost. Completes when the session is [close]d.
      */
     val events: Flow<SessionEvent> =
@@ -189,17 +204,59 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
      *   getting credentials failed), [SessionException.NotDisconnected], or
      *   [SessionException.Cancelled] if [end] was called meanwhile.
      */
-    suspend fun start(): Result<Unit> =
-        try {
-            native.start()
-            Result.success(Unit)
-        } catch (error: SessionException) {
-            Result.failure(error)
-        }
+    suspend fun start(): Result<Unit> {
+        // Calls apply in the order the app made them: an end() called before this start
+        // finishes first (it would otherwise cancel this start).
+        pendingEnd?.join()
+        val result =
+            try {
+                native.start()
+                Result.success(Unit)
+            } catch (error: SessionException) {
+                Result.failure(error)
+            }
+        resync()
+        return result
+    }
 
-    /** Leaves the room, keeping the messages; cancels a [start] in progress. */
-    suspend fun end() {
-        native.end()
+    /**
+     * Sets the whole-value flows from the native getters, so that when [start] returns they show
+     * the state it ended in (the listener's events may still be in flight). Events still in
+     * flight are older and are followed by the newer ones, so the flows end on the same value.
+     * [messages] and [tracks] are not reset here: their index operations must apply in order.
+     */
+    private fun resync() {
+        synchronized(lock) { if (closed) return }
+        mutableConnectionState.value = native.connectionState()
+        mutableIsConnected.value = native.isConnected()
+        mutableAgent.value = native.agent()
+        mutableError.value = native.error()
+        mutableDisconnectReason.value = native.disconnectReason()
+    }
+
+    /** The last [end]'s work, which a later [start] waits for. */
+    @Volatile private var pendingEnd: Job? = null
+
+    /** Owns the work [end] starts; cancelled by [close]. */
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+
+    /**
+     * Leaves the room, keeping the messages; cancels a [start] in progress. Callable outside a
+     * coroutine (LiveKit Android's `end()`, e.g. from a click handler): the work runs in a scope
+     * this session owns and [close] cancels. Join the returned [Job] to wait until the session is
+     * disconnected; [endAndWait] does both.
+     */
+    fun end(): Job {
+        synchronized(lock) { check(!closed) { "this session is closed" } }
+        return scope.launch {
+            native.end()
+            resync()
+        }.also { pendingEnd = it }
+    }
+
+    /** [end], suspending until the session is disconnected. */
+    suspend fun endAndWait() {
+        end().join()
     }
 
     /**
@@ -225,6 +282,27 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
     fun roomName(): String = native.roomName()
 
     /**
+     * The tracks whose source is one of [sources] (every source when empty) and, with
+     * [onlySubscribed], that this session receives, as [tracks] changes: LiveKit's
+     * `rememberTracks(sources, onlySubscribed)` / React's `useTracks`. The filter is Rust's
+     * ([TrackReference.matches]).
+     *
+     * ```
+     * val cameras by session.tracks(listOf(TrackSource.CAMERA), onlySubscribed = true)
+     *     .collectAsState(emptyList())
+     * ```
+     */
+    fun tracks(sources: List<TrackSource>, onlySubscribed: Boolean): Flow<List<TrackReference>> =
+        tracks.map { all -> all.filter { it.matches(sources, onlySubscribed) } }.distinctUntilChanged()
+
+    /**
+     * The local microphone track while it is published (its `muted` says whether the microphone
+     * is enabled); `null` before it is published and when not connected. The instantaneous Rust
+     * state.
+     */
+    fun microphoneTrack(): TrackReference? = native.microphoneTrack()
+
+    /**
      * Replaces the messages with [history] (for example [messages]`.value` saved across process
      * death), ordered by timestamp; [messages] follows with a [SessionEvent.MessagesReset].
      */
@@ -243,6 +321,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
                 closed = true
                 eventChannels.toList().also { eventChannels.clear() }
             }
+        scope.cancel()
         observation.cancel()
         observation.close()
         channels.forEach { it.close() }
@@ -259,7 +338,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             agentName: String,
             agentMetadata: String? = null,
             options: SessionOptions = SessionOptions(),
-        ): Session = Session(AgentSession.withAgent(tokenSource, agentName, agentMetadata, options))
+        ): Session = Session(AgentSession.withAgent(tokenSource.native, agentName, agentMetadata, options))
 
         /**
          * A session whose room is played by [script] instead of LiveKit: for previews, UI tests
@@ -277,7 +356,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             script: Script,
             request: TokenRequestOptions = TokenRequestOptions(),
             options: SessionOptions = SessionOptions(),
-        ): Session = Session(AgentSession.scripted(tokenSource, script, request, options))
+        ): Session = Session(AgentSession.scripted(tokenSource.native, script, request, options))
 
         /**
          * A session over a room the app supplies: [room] joins it (for example with LiveKit's
@@ -290,7 +369,7 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
             room: ForeignRoom,
             request: TokenRequestOptions = TokenRequestOptions(),
             options: SessionOptions = SessionOptions(),
-        ): Session = Session(AgentSession.withRoom(tokenSource, room, request, options))
+        ): Session = Session(AgentSession.withRoom(tokenSource.native, room, request, options))
     }
 }
 
@@ -299,29 +378,54 @@ class Session private constructor(private val native: AgentSession) : AutoClosea
  * atomic, so readers on other threads see consistent values.
  */
 private class StateMirror(
+    // Weak: the listener must not keep the native session alive (see `observation`).
+    private val native: java.lang.ref.WeakReference<AgentSession>,
     private val connectionState: MutableStateFlow<ConnectionState>,
     private val isConnected: MutableStateFlow<Boolean>,
     private val agent: MutableStateFlow<Agent>,
     private val messages: MutableStateFlow<List<ReceivedMessage>>,
     private val error: MutableStateFlow<SessionException?>,
     private val disconnectReason: MutableStateFlow<DisconnectReason?>,
+    private val tracks: MutableStateFlow<List<TrackReference>>,
 ) : SessionListener {
+    /** [read] of the native session, or null once it is gone or closed. */
+    private fun <T> current(read: (AgentSession) -> T): T? =
+        native.get()?.let { session ->
+            try {
+                read(session)
+            } catch (closed: IllegalStateException) {
+                null
+            }
+        }
+
     override fun onEvent(event: SessionEvent) {
         when (event) {
+            // Whole values are read from the native session when it is still there, so that an
+            // event delivered after [Session.start]'s resync cannot bring back an older value.
             is SessionEvent.ConnectionStateChanged -> {
-                connectionState.value = event.state
+                val state = current { it.connectionState() } ?: event.state
+                connectionState.value = state
                 // The rule lives in Rust: connected or reconnecting.
-                isConnected.value = event.state.isConnected()
+                isConnected.value = state.isConnected()
             }
-            is SessionEvent.AgentChanged -> agent.value = event.agent
-            is SessionEvent.ErrorChanged -> error.value = event.error
-            is SessionEvent.Disconnected -> disconnectReason.value = event.reason
+            is SessionEvent.AgentChanged -> agent.value = current { it.agent() } ?: event.agent
+            is SessionEvent.ErrorChanged -> error.value = if (native.get() == null) event.error else current { it.error() }
+            is SessionEvent.Disconnected ->
+                disconnectReason.value = if (native.get() == null) event.reason else current { it.disconnectReason() }
             // The message operations, applied as they come (the rule is Rust's).
             is SessionEvent.MessageInserted ->
                 messages.update { it.toMutableList().apply { add(event.index.toInt(), event.message) } }
             is SessionEvent.MessageReplaced ->
                 messages.update { it.toMutableList().apply { set(event.index.toInt(), event.message) } }
             is SessionEvent.MessagesReset -> messages.value = event.messages.toList()
+            // The track operations, applied as they come (the rule is Rust's).
+            is SessionEvent.TrackInserted ->
+                tracks.update { it.toMutableList().apply { add(event.index.toInt(), event.track) } }
+            is SessionEvent.TrackReplaced ->
+                tracks.update { it.toMutableList().apply { set(event.index.toInt(), event.track) } }
+            is SessionEvent.TrackRemoved ->
+                tracks.update { it.toMutableList().apply { removeAt(event.index.toInt()) } }
+            is SessionEvent.TracksReset -> tracks.value = event.tracks.toList()
         }
     }
 }

@@ -3,10 +3,7 @@ package dev.sessioncore
 import dev.sessioncore.bindings.CacheEvent
 import dev.sessioncore.bindings.CacheObserver
 import dev.sessioncore.bindings.MissReason
-import dev.sessioncore.bindings.TokenRequestOptions
-import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TokenSourceException
-import dev.sessioncore.bindings.TokenSourceResponse
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
@@ -20,6 +17,8 @@ import kotlin.test.assertNull
 import kotlin.test.assertSame
 import kotlin.test.assertTrue
 import kotlin.test.fail
+import kotlin.time.Duration.Companion.hours
+import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
@@ -50,12 +49,12 @@ class CacheObserverTest : FfiTest() {
         val counting = CountingSource()
         val source = counting.source
         val observer = RecordingObserver()
-        val handle = source.observeCache(observer)
+        val handle = source.native.observeCache(observer)
         val testThread = Thread.currentThread()
 
-        source.fetch(TokenRequestOptions())
-        source.fetch(TokenRequestOptions())
-        source.refetch(TokenRequestOptions())
+        source.fetch(TokenRequestOptions()).getOrThrow()
+        source.fetch(TokenRequestOptions()).getOrThrow()
+        source.refetch(TokenRequestOptions()).getOrThrow()
         val fetchEvents = observer.take(5)
         assertEquals(
             listOf(
@@ -94,23 +93,23 @@ class CacheObserverTest : FfiTest() {
         val source = CountingSource().source
         val cancelled = RecordingObserver()
         val active = RecordingObserver()
-        val cancelledHandle = source.observeCache(cancelled)
-        val activeHandle = source.observeCache(active)
-        source.fetch(TokenRequestOptions())
+        val cancelledHandle = source.native.observeCache(cancelled)
+        val activeHandle = source.native.observeCache(active)
+        source.fetch(TokenRequestOptions()).getOrThrow()
         assertEquals(2, cancelled.take(2).size)
         assertEquals(2, active.take(2).size)
 
         cancelledHandle.cancel()
-        source.fetch(TokenRequestOptions())
+        source.fetch(TokenRequestOptions()).getOrThrow()
         assertSame(CacheEvent.Hit, active.take(1).single().first)
         // The hit was delivered to the active observer, synchronously before the cancelled one
         // would have been called: nothing may have reached it.
         assertTrue(cancelled.events.isEmpty(), "a cancelled observer received ${cancelled.events}")
         activeHandle.close() // closing (dropping) the handle also stops it
-        source.fetch(TokenRequestOptions())
+        source.fetch(TokenRequestOptions()).getOrThrow()
         val probe = RecordingObserver()
-        source.observeCache(probe).use {
-            source.fetch(TokenRequestOptions())
+        source.native.observeCache(probe).use {
+            source.fetch(TokenRequestOptions()).getOrThrow()
             assertSame(CacheEvent.Hit, probe.take(1).single().first)
         }
         assertTrue(active.events.isEmpty(), "a closed handle's observer received ${active.events}")
@@ -129,9 +128,9 @@ class CacheObserverTest : FfiTest() {
                 Result.success(TokenSourceResponse(URL, token))
             }
             val observer = RecordingObserver()
-            source.observeCache(observer).use {
-                source.fetch(TokenRequestOptions())
-                source.fetch(TokenRequestOptions())
+            source.native.observeCache(observer).use {
+                source.fetch(TokenRequestOptions()).getOrThrow()
+                source.fetch(TokenRequestOptions()).getOrThrow()
                 assertEquals(
                     listOf(
                         CacheEvent.Miss(MissReason.NOT_CACHED),
@@ -150,8 +149,8 @@ class CacheObserverTest : FfiTest() {
     fun failedFetchesAreReportedAndNotCached() = test {
         val source = TokenSource.fromCustom { Result.failure(TokenSourceException.Http(500u, "oops")) }
         val observer = RecordingObserver()
-        source.observeCache(observer).use {
-            assertTrue(source.fetchResult().isFailure)
+        source.native.observeCache(observer).use {
+            assertTrue(source.fetch().isFailure)
             val events = observer.take(2).map { it.first }
             assertEquals(CacheEvent.Miss(MissReason.NOT_CACHED), events[0])
             val failed = assertIs<CacheEvent.Failed>(events[1])
@@ -175,15 +174,15 @@ class CacheObserverTest : FfiTest() {
             Result.success(TokenSourceResponse(URL, token))
         }
         val observer = RecordingObserver()
-        source.observeCache(observer).use {
+        source.native.observeCache(observer).use {
             val first = async(Dispatchers.Default) { source.fetch(TokenRequestOptions()) }
             entered.awaitOrFail("the upstream call")
             assertEquals(CacheEvent.Miss(MissReason.NOT_CACHED), observer.take(1).single().first)
             val second = async(Dispatchers.Default) { source.fetch(TokenRequestOptions()) }
             assertSame(CacheEvent.Joined, observer.take(1).single().first)
             release.complete(Unit)
-            assertEquals(token, first.await().participantToken())
-            assertEquals(token, second.await().participantToken())
+            assertEquals(token, first.await().getOrThrow().participantToken)
+            assertEquals(token, second.await().getOrThrow().participantToken)
             assertEquals(CacheEvent.Stored(false), observer.take(1).single().first)
             assertEquals(1, calls.get())
         }
@@ -200,7 +199,7 @@ class CacheObserverTest : FfiTest() {
             Result.success(TokenSourceResponse(URL, token))
         }
         val observer = RecordingObserver()
-        source.observeCache(observer).use {
+        source.native.observeCache(observer).use {
             val caller = launch(Dispatchers.Default) { source.fetch(TokenRequestOptions()) }
             entered.awaitOrFail("the upstream call")
             caller.cancelAndJoin() // uniffi does not forward this cancellation to Rust
@@ -209,7 +208,7 @@ class CacheObserverTest : FfiTest() {
                 listOf(CacheEvent.Miss(MissReason.NOT_CACHED), CacheEvent.Stored(false)),
                 observer.take(2).map { it.first },
             )
-            assertEquals(token, source.cachedResponse()?.participantToken())
+            assertEquals(token, source.cachedResponse()?.participantToken)
         }
     }
 
@@ -224,12 +223,12 @@ class CacheObserverTest : FfiTest() {
             Result.success(TokenSourceResponse(URL, token))
         }
         val observer = RecordingObserver()
-        source.observeCache(observer).use {
+        source.native.observeCache(observer).use {
             val fetch = async(Dispatchers.Default) { source.fetch(TokenRequestOptions()) }
             entered.awaitOrFail("the upstream call")
             source.invalidate()
             release.complete(Unit)
-            assertEquals(token, fetch.await().participantToken(), "the waiter still gets its result")
+            assertEquals(token, fetch.await().getOrThrow().participantToken, "the waiter still gets its result")
             assertEquals(
                 listOf(CacheEvent.Miss(MissReason.NOT_CACHED), CacheEvent.Invalidated, CacheEvent.Discarded),
                 observer.take(3).map { it.first },
@@ -242,11 +241,11 @@ class CacheObserverTest : FfiTest() {
     fun refreshAheadRefreshesInTheBackground() = test {
         val counting = CountingSource(validForSeconds = 600)
         // Served until 1 s before expiry; refreshed once inside the last hour of that.
-        val source = counting.source.withCache(capacity = 1u, expiryMarginMs = 1_000uL, refreshAheadMs = 3_600_000uL)
+        val source = counting.source.withCache(capacity = 1, expiryMargin = 1.seconds, refreshAhead = 1.hours)
         val observer = RecordingObserver()
-        source.observeCache(observer).use {
-            val first = source.fetch(TokenRequestOptions()).participantToken()
-            assertEquals(first, source.fetch(TokenRequestOptions()).participantToken(), "served from the cache meanwhile")
+        source.native.observeCache(observer).use {
+            val first = source.fetch(TokenRequestOptions()).getOrThrow().participantToken
+            assertEquals(first, source.fetch(TokenRequestOptions()).getOrThrow().participantToken, "served from the cache meanwhile")
             assertEquals(
                 listOf(
                     CacheEvent.Miss(MissReason.NOT_CACHED),
@@ -258,7 +257,7 @@ class CacheObserverTest : FfiTest() {
                 observer.take(5).map { it.first },
             )
             assertEquals(2, counting.calls.get())
-            assertTrue(first != source.cachedResponse()?.participantToken(), "the refreshed token is cached")
+            assertTrue(first != source.cachedResponse()?.participantToken, "the refreshed token is cached")
         }
     }
 
@@ -270,17 +269,21 @@ class CacheObserverTest : FfiTest() {
         val collecting = launch(Dispatchers.Unconfined, start = CoroutineStart.UNDISPATCHED) {
             source.cacheEvents().collect { received.send(it) }
         }
-        source.fetch(TokenRequestOptions())
-        source.fetch(TokenRequestOptions())
+        source.fetch(TokenRequestOptions()).getOrThrow()
+        source.fetch(TokenRequestOptions()).getOrThrow()
         source.invalidate()
-        withTimeout(WAIT) {
-            assertEquals(
-                listOf(CacheEvent.Miss(MissReason.NOT_CACHED), CacheEvent.Stored(false), CacheEvent.Hit, CacheEvent.Invalidated),
-                List(4) { received.receive() },
-            )
-        }
+        val events = withTimeout(WAIT) { List(4) { received.receive() } }
+        assertEquals(
+            listOf(CacheEvent.Miss(MissReason.NOT_CACHED), CacheEvent.Stored(false), CacheEvent.Hit, CacheEvent.Invalidated),
+            events,
+        )
+        // Each event describes itself (a Rust Display), not `CacheEvent$Hit@1a2b3c`.
+        assertEquals(
+            listOf("cache miss (not cached)", "stored in the cache", "cache hit", "cache invalidated"),
+            events.map { it.toString() },
+        )
         collecting.cancelAndJoin()
-        source.fetch(TokenRequestOptions())
+        source.fetch(TokenRequestOptions()).getOrThrow()
         assertTrue(received.tryReceive().isFailure, "nothing after cancellation")
 
         // A source without a cache emits nothing, and the flow still ends when cancelled.
@@ -288,7 +291,19 @@ class CacheObserverTest : FfiTest() {
         val quiet = launch(Dispatchers.Unconfined, start = CoroutineStart.UNDISPATCHED) {
             uncached.cacheEvents().collect { fail("unexpected $it") }
         }
-        uncached.fetch(TokenRequestOptions())
+        uncached.fetch(TokenRequestOptions()).getOrThrow()
         quiet.cancelAndJoin()
+    }
+
+    @Test
+    fun cacheEventsDescribeThemselves() {
+        assertEquals("cache hit", CacheEvent.Hit.toString())
+        assertEquals("cache miss (expired)", CacheEvent.Miss(MissReason.EXPIRED).toString())
+        assertEquals("joined a fetch in flight", CacheEvent.Joined.toString())
+        assertEquals("stored in the cache (background refresh)", CacheEvent.Stored(true).toString())
+        assertEquals(
+            "background refresh failed: the token server answered HTTP 503",
+            CacheEvent.Failed(TokenSourceException.Http(503u, ""), true).toString(),
+        )
     }
 }

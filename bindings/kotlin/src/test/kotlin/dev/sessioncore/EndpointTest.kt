@@ -1,7 +1,5 @@
 package dev.sessioncore
 
-import dev.sessioncore.bindings.TokenRequestOptions
-import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TokenSourceException
 import java.net.ServerSocket
 import java.net.URL
@@ -16,6 +14,7 @@ import kotlin.test.assertIs
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import kotlin.time.Duration.Companion.milliseconds
+import dev.sessioncore.bindings.TokenSource as NativeTokenSource
 
 /** Endpoint and development-token-server sources against a real local HTTP server. */
 class EndpointTest : FfiTest() {
@@ -31,12 +30,12 @@ class EndpointTest : FfiTest() {
                 "${server.baseUrl}/token?app=1",
                 headers = mapOf("Authorization" to "Bearer app-session", "X-Client" to "kotlin-test"),
             )
-            assertTrue(source.isCached())
-            val response = source.fetchResult(FULL_OPTIONS).getOrThrow()
-            assertEquals("wss://lk.example", response.serverUrl())
-            assertEquals(token, response.participantToken())
-            assertEquals("Alice", response.participantName())
-            assertEquals("room", response.roomName())
+            assertTrue(source.isCached)
+            val response = source.fetch(FULL_OPTIONS).getOrThrow()
+            assertEquals("wss://lk.example", response.serverUrl)
+            assertEquals(token, response.participantToken)
+            assertEquals("Alice", response.participantName)
+            assertEquals("room", response.roomName)
 
             val request = server.takeRequest()
             assertEquals("POST", request.method)
@@ -52,10 +51,10 @@ class EndpointTest : FfiTest() {
             )
 
             // Cached: the second fetch does not reach the server.
-            assertEquals(token, source.fetch(FULL_OPTIONS).participantToken())
+            assertEquals(token, source.fetch(FULL_OPTIONS).getOrThrow().participantToken)
             assertTrue(server.requests.isEmpty())
             // Empty options serialize to {}.
-            source.fetch(TokenRequestOptions())
+            source.fetch(TokenRequestOptions()).getOrThrow()
             assertEquals("{}", server.takeRequest().body)
         }
     }
@@ -63,16 +62,16 @@ class EndpointTest : FfiTest() {
     @Test
     fun methodUrlOverloadAndCamelCaseResponses() = test {
         TestHttpServer { Reply(200, """{"serverUrl":"wss://camel.example","participantToken":"$token"}""") }.use { server ->
-            val generated = TokenSource.endpoint("${server.baseUrl}/get", method = "GET", timeoutMs = 5_000uL)
-            val response = generated.fetch(TokenRequestOptions(roomName = "r"))
-            assertEquals("wss://camel.example", response.serverUrl())
-            assertNull(response.roomName())
+            val generated = TokenSource.of(NativeTokenSource.endpoint("${server.baseUrl}/get", method = "GET", timeoutMs = 5_000uL))
+            val response = generated.fetch(TokenRequestOptions(roomName = "r")).getOrThrow()
+            assertEquals("wss://camel.example", response.serverUrl)
+            assertNull(response.roomName)
             val request = server.takeRequest()
             assertEquals("GET", request.method)
             assertEquals("""{"room_name":"r"}""", request.body)
 
             val viaUrl = TokenSource.fromEndpoint(URL("${server.baseUrl}/url"), method = "PUT")
-            viaUrl.fetch(TokenRequestOptions())
+            viaUrl.fetch(TokenRequestOptions()).getOrThrow()
             val put = server.takeRequest()
             assertEquals("PUT", put.method)
             assertEquals("/url", put.path)
@@ -83,13 +82,13 @@ class EndpointTest : FfiTest() {
     fun http403IsATypedErrorWithoutTheHeaderValues() = test {
         TestHttpServer { Reply(403, """{"error":"denied for this app"}""") }.use { server ->
             val source = TokenSource.fromEndpoint(server.baseUrl, headers = mapOf("Authorization" to "Bearer top-secret-value"))
-            val error = assertIs<TokenSourceException.Http>(source.fetchResult().exceptionOrNull())
+            val error = assertIs<TokenSourceException.Http>(source.fetch().exceptionOrNull())
             assertEquals(403.toUShort(), error.status)
             assertContains(error.reason, "denied for this app")
             assertFalse(error.toString().contains("top-secret-value"))
             assertNull(source.cachedResponse(), "a failure is not cached")
             // Not cached: the next fetch asks again.
-            source.fetchResult()
+            assertTrue(source.fetch().isFailure)
             assertEquals(2, server.requests.size)
         }
     }
@@ -97,11 +96,11 @@ class EndpointTest : FfiTest() {
     @Test
     fun invalidResponsesAreTyped() = test {
         TestHttpServer { Reply(200, "<html>not json</html>", "text/html") }.use { server ->
-            val error = TokenSource.fromEndpoint(server.baseUrl).fetchResult().exceptionOrNull()
+            val error = TokenSource.fromEndpoint(server.baseUrl).fetch().exceptionOrNull()
             assertContains(assertIs<TokenSourceException.InvalidResponse>(error).reason, "not JSON")
         }
         TestHttpServer { Reply(200, """{"server_url":"wss://x"}""") }.use { server ->
-            val error = TokenSource.fromEndpoint(server.baseUrl).fetchResult().exceptionOrNull()
+            val error = TokenSource.fromEndpoint(server.baseUrl).fetch().exceptionOrNull()
             assertContains(assertIs<TokenSourceException.InvalidResponse>(error).reason, "participant_token")
         }
     }
@@ -112,12 +111,12 @@ class EndpointTest : FfiTest() {
             TokenSource.fromEndpoint("http://127.0.0.1:1/token", method = "NOT A METHOD")
         }
         assertContains(method.reason, "NOT A METHOD")
-        val scheme = TokenSource.fromEndpoint("ftp://127.0.0.1/token").fetchResult().exceptionOrNull()
+        val scheme = TokenSource.fromEndpoint("ftp://127.0.0.1/token").fetch().exceptionOrNull()
         assertIs<TokenSourceException.Configuration>(scheme)
         val header = TokenSource.fromEndpoint("http://127.0.0.1:1/", headers = mapOf("Bad Header" to "v"))
-        assertIs<TokenSourceException.Configuration>(header.fetchResult().exceptionOrNull())
+        assertIs<TokenSourceException.Configuration>(header.fetch().exceptionOrNull())
         val sandbox = TokenSource.fromDevelopmentTokenServer("---", baseUrl = "http://127.0.0.1:1")
-        assertIs<TokenSourceException.Configuration>(sandbox.fetchResult().exceptionOrNull())
+        assertIs<TokenSourceException.Configuration>(sandbox.fetch().exceptionOrNull())
         kotlin.test.assertFailsWith<IllegalArgumentException> {
             TokenSource.fromEndpoint("http://127.0.0.1:1/", timeout = (-1).milliseconds)
         }
@@ -126,7 +125,7 @@ class EndpointTest : FfiTest() {
     @Test
     fun networkErrorsAndTimeouts() = test {
         val closedPort = ServerSocket(0).use { it.localPort }
-        val refused = TokenSource.fromEndpoint("http://127.0.0.1:$closedPort/token").fetchResult().exceptionOrNull()
+        val refused = TokenSource.fromEndpoint("http://127.0.0.1:$closedPort/token").fetch().exceptionOrNull()
         assertIs<TokenSourceException.Network>(refused)
 
         val release = CountDownLatch(1)
@@ -135,7 +134,7 @@ class EndpointTest : FfiTest() {
             created()
         }.use { server ->
             val slow = TokenSource.fromEndpoint(server.baseUrl, timeout = 200.milliseconds)
-            val error = assertIs<TokenSourceException.Network>(slow.fetchResult().exceptionOrNull())
+            val error = assertIs<TokenSourceException.Network>(slow.fetch().exceptionOrNull())
             assertContains(error.reason, "200 ms")
             release.countDown()
         }
@@ -147,13 +146,13 @@ class EndpointTest : FfiTest() {
             val sources = listOf(
                 TokenSource.fromDevelopmentTokenServer("  my-sandbox-42\n", baseUrl = server.baseUrl),
                 TokenSource.fromSandboxTokenServer("my-sandbox-42", baseUrl = "${server.baseUrl}/"),
-                TokenSource.developmentTokenServer("my-sandbox-42", server.baseUrl),
-                TokenSource.sandboxTokenServer("my-sandbox-42", server.baseUrl),
+                TokenSource.of(NativeTokenSource.developmentTokenServer("my-sandbox-42", server.baseUrl)),
+                TokenSource.of(NativeTokenSource.sandboxTokenServer("my-sandbox-42", server.baseUrl)),
             )
             for (source in sources) {
-                assertTrue(source.isCached())
-                val response = source.fetch(TokenRequestOptions(roomName = "r", agentName = "a"))
-                assertEquals(token, response.participantToken())
+                assertTrue(source.isCached)
+                val response = source.fetch(TokenRequestOptions(roomName = "r", agentName = "a")).getOrThrow()
+                assertEquals(token, response.participantToken)
                 val request = server.takeRequest()
                 assertEquals("POST", request.method)
                 assertEquals("/api/v2/sandbox/connection-details", request.path)
@@ -168,7 +167,7 @@ class EndpointTest : FfiTest() {
     fun developmentTokenServerErrorsAreTyped() = test {
         TestHttpServer { Reply(401, "unknown sandbox") }.use { server ->
             val source = TokenSource.fromDevelopmentTokenServer("sandbox-1", baseUrl = server.baseUrl)
-            val error = assertIs<TokenSourceException.Http>(source.fetchResult().exceptionOrNull())
+            val error = assertIs<TokenSourceException.Http>(source.fetch().exceptionOrNull())
             assertEquals(401.toUShort(), error.status)
             assertFalse(error.toString().contains("sandbox-1"), "the sandbox ID never appears in errors")
         }

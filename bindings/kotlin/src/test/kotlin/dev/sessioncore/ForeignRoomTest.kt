@@ -13,7 +13,6 @@ import dev.sessioncore.bindings.RoomFactSink
 import dev.sessioncore.bindings.RoomLink
 import dev.sessioncore.bindings.SessionException
 import dev.sessioncore.bindings.SessionOptions
-import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TrackFact
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.atomic.AtomicInteger
@@ -131,7 +130,7 @@ class ForeignRoomTest : FfiTest() {
             assertEquals(listOf("Hello from Kotlin", "Ping", "Pong"), messages.map { it.text })
             assertEquals(MessageKind.RECEIVED_CHAT, messages[2].kind)
 
-            session.end()
+            session.endAndWait()
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
             assertEquals(1, room.disconnects.get(), "the room was left once")
             assertIs<DisconnectReason.ClientInitiated>(session.disconnectReason.await("the reason") { it != null })
@@ -179,7 +178,7 @@ class ForeignRoomTest : FfiTest() {
             val starting = async { session.start() }
             session.connectionState.await("connecting") { it == ConnectionState.CONNECTING }
             room.connectCalls.await("the room's connect") { it == 1 }
-            session.end()
+            session.endAndWait()
             assertIs<SessionException.Cancelled>(starting.await().exceptionOrNull())
             assertEquals(0, room.disconnects.get(), "nothing joined yet")
 

@@ -6,7 +6,6 @@ import dev.sessioncore.bindings.ConnectionState
 import dev.sessioncore.bindings.Script
 import dev.sessioncore.bindings.SessionEvent
 import dev.sessioncore.bindings.SessionListener
-import dev.sessioncore.bindings.TokenSource
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.test.Test
@@ -55,7 +54,7 @@ class SessionListenerTest : FfiTest() {
     @Test
     fun aListenerThatThrowsKeepsGettingLaterEvents() = test {
         val script = Script().agentJoins("agent-1").agentState("listening")
-        AgentSession.scripted(literal, script).use { session ->
+        AgentSession.scripted(literal.native, script).use { session ->
             val received = RecordingListener()
             val throwing = object : SessionListener {
                 override fun onEvent(event: SessionEvent) {
@@ -74,7 +73,7 @@ class SessionListenerTest : FfiTest() {
     @Test
     fun listenersGetTheSnapshotThenEveryChangeInOrderOnRustThreads() = test {
         val script = Script().agentJoins("agent-1").agentState("idle").agentState("listening")
-        AgentSession.scripted(literal, script).use { session ->
+        AgentSession.scripted(literal.native, script).use { session ->
             assertEquals(ConnectionState.DISCONNECTED, session.connectionState())
             assertFalse(session.isConnected())
             assertEquals(AgentState.DISCONNECTED, session.agent().state)
@@ -119,7 +118,7 @@ class SessionListenerTest : FfiTest() {
 
     @Test
     fun cancellingTheTaskHandleStopsSessionEvents() = test {
-        AgentSession.scripted(literal, Script().agentJoins("agent-1").agentState("listening")).use { session ->
+        AgentSession.scripted(literal.native, Script().agentJoins("agent-1").agentState("listening")).use { session ->
             val stopped = RecordingListener()
             val running = RecordingListener()
             val stoppedHandle = session.observe(stopped)

@@ -11,10 +11,7 @@ import dev.sessioncore.bindings.Script
 import dev.sessioncore.bindings.SessionEvent
 import dev.sessioncore.bindings.SessionException
 import dev.sessioncore.bindings.SessionOptions
-import dev.sessioncore.bindings.TokenRequestOptions
-import dev.sessioncore.bindings.TokenSource
 import dev.sessioncore.bindings.TokenSourceException
-import dev.sessioncore.bindings.TokenSourceResponse
 import java.time.Instant
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.CountDownLatch
@@ -128,7 +125,7 @@ class SessionTest : FfiTest() {
             assertEquals(listOf("hi"), responder.received.map { it.first })
             assertNotSame(Thread.currentThread(), responder.received.single().second)
 
-            session.end()
+            session.endAndWait()
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
             session.isConnected.await("not isConnected") { !it }
             session.agent.await("agent disconnected") { it.state == AgentState.DISCONNECTED }
@@ -149,7 +146,7 @@ class SessionTest : FfiTest() {
             assertEquals(AgentFailure.TIMEOUT, failed.failure)
             assertTrue(failed.isFinished)
             assertTrue(session.isConnected.value, "the session stays connected")
-            session.end()
+            session.endAndWait()
         }
     }
 
@@ -198,7 +195,7 @@ class SessionTest : FfiTest() {
             assertEquals("user", messages[1].senderIdentity)
             assertTrue(messages.all { it.isFinal })
             collecting.cancel()
-            session.end()
+            session.endAndWait()
         }
     }
 
@@ -285,7 +282,7 @@ class SessionTest : FfiTest() {
             assertIs<SessionException.NotDisconnected>(session.start().exceptionOrNull())
             assertIs<SessionException.EmptyMessage>(session.send("").exceptionOrNull())
             assertIs<SessionException.EmptyMessage>(session.send("   ").exceptionOrNull())
-            session.end()
+            session.endAndWait()
         }
     }
 
@@ -302,7 +299,7 @@ class SessionTest : FfiTest() {
             val start = async(Dispatchers.Default) { session.start() }
             entered.awaitOrFail("the credentials fetch")
             session.connectionState.await("connecting") { it == ConnectionState.CONNECTING }
-            session.end()
+            session.endAndWait()
             release.complete(Unit)
             assertIs<SessionException.Cancelled>(start.await().exceptionOrNull())
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
@@ -324,7 +321,7 @@ class SessionTest : FfiTest() {
             start.cancelAndJoin() // stops waiting only: cancellation is explicit, with end()
             release.complete(Unit)
             session.connectionState.await("connected anyway") { it == ConnectionState.CONNECTED }
-            session.end()
+            session.endAndWait()
             session.connectionState.await("disconnected") { it == ConnectionState.DISCONNECTED }
         }
     }
@@ -366,7 +363,7 @@ class SessionTest : FfiTest() {
         }
         Session.scripted(recording, Script(), request = TokenRequestOptions(roomName = "scripted")).use { session ->
             assertTrue(session.start().isSuccess)
-            session.end()
+            session.endAndWait()
         }
         assertEquals(FULL_OPTIONS, seen[0])
         assertEquals(TokenRequestOptions(), seen[1])
@@ -380,7 +377,7 @@ class SessionTest : FfiTest() {
         val collected = async(Dispatchers.Unconfined, start = CoroutineStart.UNDISPATCHED) { session.events.toList() }
         assertTrue(session.start().isSuccess)
         session.connectionState.await("connected") { it == ConnectionState.CONNECTED }
-        session.end()
+        session.endAndWait()
         session.close()
         session.close() // idempotent
         val events = withTimeout(WAIT) { collected.await() } // the flow completed

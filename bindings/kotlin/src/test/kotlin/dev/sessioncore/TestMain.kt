@@ -10,17 +10,21 @@ import org.junit.runner.notification.Failure
 import org.junit.runner.notification.RunListener
 
 /**
- * Every top-level class named `*Test` with `@Test` methods in the tests' jar (or directory), so a
- * new test class cannot be forgotten here.
+ * Every top-level class named `*Test` with `@Test` methods in the tests' jar (or directory), and
+ * in the jars listed in the system property `sessioncore.testJars` (path-separated; the Compose
+ * module's tests), so a new test class cannot be forgotten here.
  */
 fun testClasses(): List<Class<*>> {
-    val location = File(FfiTest::class.java.protectionDomain.codeSource.location.toURI())
-    val entries =
+    val extra = System.getProperty("sessioncore.testJars").orEmpty().split(File.pathSeparator).filter { it.isNotEmpty() }
+    val locations = listOf(File(FfiTest::class.java.protectionDomain.codeSource.location.toURI())) + extra.map(::File)
+    val entries = locations.flatMap { location ->
+        check(location.exists()) { "no test classes at $location" }
         if (location.isFile) {
             JarFile(location).use { jar -> jar.entries().asSequence().map { it.name }.toList() }
         } else {
             location.walk().filter { it.isFile }.map { it.relativeTo(location).invariantSeparatorsPath }.toList()
         }
+    }
     return entries
         .filter { it.endsWith("Test.class") && '$' !in it }
         .sorted()
